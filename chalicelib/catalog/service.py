@@ -1,0 +1,230 @@
+"""The catalogue's rules: publishing a reviewed listing, and reading the public catalogue."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.catalog import query as catalog_query
+from chalicelib.catalog.compliance import compliance_summary, track_of
+from chalicelib.catalog.ecoscore import compute_ecoscore
+from chalicelib.catalog.models import (HEAD_VERSION, AppHead, CatalogEntry, ListingVersion,
+                                       transaction_connection)
+from chalicelib.catalog.referential import Referential
+from chalicelib.errors import NotFound
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What the commission decided for a listing version, as far as the catalogue needs it."""
+
+    opinion: str
+    approved_scopes: List[str]
+    results: Mapping[str, Mapping[str, Any]]
+    period_years: int = 1
+
+
+@dataclass
+class CatalogPage:
+    items: List[Dict[str, Any]]
+    next_cursor: Optional[str]
+    entries_read: int = 0
+    filters_applied: List[str] = field(default_factory=list)
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+class CatalogService:
+    def __init__(self, referential: Referential, clock: Clock = utc_now) -> None:
+        self.referential = referential
+        self.clock = clock
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def public_view(self, app_id: str, version: int, listing: Mapping[str, Any],
+                    outcome: ReviewOutcome, start: datetime) -> Dict[str, Any]:
+        """The listing as citizens see it: only approved scopes, with labels and purposes."""
+        ref = self.referential
+        approved = set(outcome.approved_scopes)
+        data_access = [{
+            "scope": item["scope"],
+            "data_kind": ref.data_kind_of(item["scope"]),
+            "label": ref.data_kinds[ref.data_kind_of(item["scope"])]["label"],
+            "purpose": {"id": item["purpose"], "label": ref.purposes[item["purpose"]]["label"]},
+            "justification": item["justification"],
+        } for item in listing["scopes"] if item["scope"] in approved]
+        return {
+            "app_id": app_id,
+            "version": version,
+            "name": listing["name"],
+            "short_description": listing["short_description"],
+            "long_description": listing["long_description"],
+            "category": {"id": listing["category"], "label": ref.categories[listing["category"]]["label"]},
+            "platforms": listing["platforms"],
+            "publisher": {"legal_name": listing["publisher"]["legal_name"],
+                          "siret": listing["publisher"]["siret"]},
+            "urls": listing["urls"],
+            "logo_url": listing["logo_url"],
+            "data_access": data_access,
+            "offline_access": bool(listing["offline_access"]) and "offline_access" in approved,
+            "third_parties": listing["third_parties"],
+            "compliance": compliance_summary(outcome.results, track_of(listing), ref),
+            "ecoscore": compute_ecoscore(listing["ecoscore"], ref.ecoscore_method),
+            "referencing": {
+                "status": "published", "opinion": outcome.opinion, "period_years": outcome.period_years,
+                "from": start.isoformat(), "until": _add_years(start, outcome.period_years).isoformat(),
+            },
+        }
+
+    def _card(self, public: Mapping[str, Any]) -> Dict[str, Any]:
+        return {
+            "app_id": public["app_id"],
+            "name": public["name"],
+            "short_description": public["short_description"],
+            "category": public["category"],
+            "publisher": public["publisher"]["legal_name"],
+            "logo_url": public["logo_url"],
+            "ecoscore": {"score": public["ecoscore"]["score"], "letter": public["ecoscore"]["letter"]},
+            "data_kinds": sorted({d["data_kind"] for d in public["data_access"]}),
+            "compliance": {f["id"]: f["status"] for f in public["compliance"]["families"]},
+            "referenced_until": public["referencing"]["until"],
+        }
+
+    def _facets(self, public: Mapping[str, Any]) -> List[str]:
+        letters = self.referential.letters
+        own = letters.index(public["ecoscore"]["letter"])
+        return (["all", f"category#{public['category']['id']}"]
+                + [f"data#{kind}" for kind in sorted({d["data_kind"] for d in public["data_access"]})]
+                + [f"min#{letter}" for letter in letters[own:-1]])
+
+    def _entries(self, public: Mapping[str, Any], until: datetime) -> List[CatalogEntry]:
+        name_key = f"{catalog_query.normalize_text(public['name'])}#{public['app_id']}"
+        card = self._card(public)
+        search_text = catalog_query.normalize_text(" ".join([
+            public["name"], public["publisher"]["legal_name"],
+            *public["short_description"].values(), *public["category"]["label"].values()]))
+        return [CatalogEntry(
+            facet, public["app_id"], name_key=name_key,
+            eco_key=catalog_query.eco_key(public["ecoscore"]["score"], name_key),
+            category=public["category"]["id"], data_kinds=set(card["data_kinds"]) or None,
+            score=public["ecoscore"]["score"], search_text=search_text, card=card, expires_at=until,
+        ) for facet in self._facets(public)]
+
+    def publish(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
+                publisher_siret: str, start: Optional[datetime] = None) -> Dict[str, Any]:
+        """Make a reviewed version the live one: version, head and catalogue index change together."""
+        now = self.clock()
+        start = start or now
+        public = self.public_view(app_id, version, listing, outcome, start)
+        until = datetime.fromisoformat(public["referencing"]["until"])
+        try:
+            previous = AppHead.get(app_id, HEAD_VERSION)
+            stale = set(previous.facets or ()) - set(self._facets(public))
+        except DoesNotExist:
+            stale = set()
+        entries = self._entries(public, until)
+        head = AppHead(app_id, HEAD_VERSION, status="published", live_version=version,
+                       publisher_siret=publisher_siret, client_id=app_id,
+                       approved_scopes=set(outcome.approved_scopes) or None,
+                       referenced_from=start, referenced_until=until, public=public,
+                       facets={e.facet for e in entries}, updated_at=now)
+        listing_version = ListingVersion(app_id, version, state="published", document=dict(listing),
+                                         review={"opinion": outcome.opinion,
+                                                 "approved_scopes": outcome.approved_scopes,
+                                                 "results": dict(outcome.results),
+                                                 "period_years": outcome.period_years},
+                                         created_at=now, updated_at=now)
+        with TransactWrite(connection=transaction_connection()) as transaction:
+            transaction.save(listing_version)
+            transaction.save(head)
+            for entry in entries:
+                transaction.save(entry)
+            for facet in stale:
+                transaction.delete(CatalogEntry(facet, app_id))
+        return public
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get_app(self, app_id: str) -> Dict[str, Any]:
+        """The public listing of a published app, or NotFound."""
+        try:
+            head = AppHead.get(app_id, HEAD_VERSION)
+        except DoesNotExist:
+            head = None
+        if (head is None or head.status != "published" or head.referenced_until is None
+                or head.referenced_until <= self.clock()):
+            raise NotFound(f"No published app '{app_id}' in the catalogue.")
+        return head.public
+
+    def list_apps(self, query: catalog_query.CatalogQuery) -> CatalogPage:
+        """One page of the catalogue: always one Query on one index partition."""
+        plan = catalog_query.plan(query, self.referential)
+        index = getattr(CatalogEntry, plan.index)
+        sort_attribute = "name_key" if plan.index == "by_name" else "eco_key"
+        key_names = ("facet", "app_id", sort_attribute)
+        fingerprint = plan.fingerprint()
+        start_key = None
+        if query.cursor:
+            start_key = {name: {"S": value} for name, value in
+                         catalog_query.decode_cursor(query.cursor, fingerprint, key_names).items()}
+        range_condition = (CatalogEntry.eco_key < plan.eco_key_below) if plan.eco_key_below else None
+        results = index.query(plan.facet, range_key_condition=range_condition,
+                              filter_condition=self._filter(plan.residual),
+                              page_size=plan.page_size(query.limit), last_evaluated_key=start_key)
+        page = next(results.page_iter)
+        entries = [CatalogEntry.from_raw_data(raw) for raw in page.get("Items", [])]
+        next_key = page.get("LastEvaluatedKey")
+        if len(entries) > query.limit:
+            entries = entries[:query.limit]
+            last = entries[-1]
+            next_key = {name: {"S": getattr(last, name)} for name in key_names}
+        next_cursor = None
+        if next_key:
+            next_cursor = catalog_query.encode_cursor(
+                {name: next_key[name]["S"] for name in key_names}, fingerprint)
+        return CatalogPage(items=[entry.card for entry in entries], next_cursor=next_cursor,
+                           entries_read=int(page.get("ScannedCount", 0)),
+                           filters_applied=sorted(plan.residual))
+
+    def _filter(self, residual: Mapping[str, Any]):  # -> pynamodb Condition
+        condition = CatalogEntry.expires_at > self.clock()  # lapsed before DynamoDB's TTL sweep
+        if "category" in residual:
+            condition &= CatalogEntry.category == residual["category"]
+        if "data" in residual:
+            condition &= CatalogEntry.data_kinds.contains(residual["data"])
+        if "min_score" in residual:
+            condition &= CatalogEntry.score >= residual["min_score"]
+        for term in residual.get("terms", ()):
+            condition &= CatalogEntry.search_text.contains(term)
+        return condition
+
+    # -- the référentiel ----------------------------------------------------------------------
+
+    def referential_view(self) -> Dict[str, Any]:
+        ref = self.referential
+        method = ref.ecoscore_method
+        return {
+            "version": ref.criteria_document["version"],
+            "sources": ref.criteria_document["sources"],
+            "families": list(ref.families.values()),
+            "criteria": list(ref.criteria.values()),
+            "categories": list(ref.categories.values()),
+            "purposes": list(ref.purposes.values()),
+            "data_kinds": list(ref.data_kinds.values()),
+            "scopes": [*ref.data_scopes.values(), *ref.other_scopes.values()],
+            "ecoscore_method": {k: v for k, v in method.items() if k != "$comment"},
+        }

@@ -1,0 +1,59 @@
+"""Every setting the code reads from its environment, read once, typed."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _default_catalog_dir() -> Path:
+    # In the repository the data lives in ./catalog; `make package` copies it into
+    # chalicelib/catalog_data so that it ships inside the Lambda bundle.
+    repo_copy = _PACKAGE_DIR.parent / "catalog"
+    return repo_copy if repo_copy.is_dir() else _PACKAGE_DIR / "catalog_data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    dynamodb_endpoint: Optional[str]
+    apps_table: str
+    catalog_table: str
+    public_base_url: str
+    catalog_dir: Path
+    log_level: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+    @property
+    def issuer(self) -> str:
+        """The OAuth issuer URL: the public base URL of this deployment."""
+        return self.public_base_url
+
+    @property
+    def fhir_base_url(self) -> str:
+        return f"{self.public_base_url}/fhir"
+
+
+def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
+    stage = env.get("STAGE", "local")
+    prefix = env.get("TABLE_PREFIX", f"mes-{stage}-")
+    return Settings(
+        stage=stage,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-3",
+        dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+        apps_table=env.get("APPS_TABLE", f"{prefix}apps"),
+        catalog_table=env.get("CATALOG_TABLE", f"{prefix}catalog"),
+        public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        catalog_dir=Path(env["CATALOG_DIR"]) if env.get("CATALOG_DIR") else _default_catalog_dir(),
+        log_level=env.get("LOG_LEVEL", "INFO"),
+    )
+
+
+settings = load_settings()

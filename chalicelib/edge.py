@@ -1,0 +1,90 @@
+"""The HTTP edge: one wrapper for every view, and the middleware that logs each request."""
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from typing import Any, Callable, Dict, Iterable, Optional
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import errors
+from chalicelib.observability import dynamodb_usage, logger
+
+View = Callable[..., Any]
+
+
+def _path_of(request: Optional[Request]) -> str:
+    if request is None:
+        return "/"
+    return request.context.get("resourcePath") or request.path or "/"
+
+
+class Routes:
+    """Registers views on a blueprint, each wrapped so that errors map to responses in one place."""
+
+    def __init__(self, blueprint: Blueprint) -> None:
+        self.blueprint = blueprint
+
+    @property
+    def request(self) -> Request:
+        return self.blueprint.current_request
+
+    def route(self, path: str, **options: Any) -> Callable[[View], View]:
+        def register(view: View) -> View:
+            @functools.wraps(view)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return view(*args, **kwargs)
+                except errors.DomainError as error:
+                    return errors.error_response(_path_of(self.request), error)
+                except Exception:  # noqa: BLE001 - the one place an unexpected error is logged
+                    logger.exception("unhandled error", extra={"route": path})
+                    return errors.error_response(
+                        _path_of(self.request),
+                        errors.InternalError("An internal error occurred; it has been logged."))
+            self.blueprint.route(path, **options)(guarded)
+            return guarded
+        return register
+
+    def query(self, allowed: Iterable[str]) -> Dict[str, str]:
+        """The query string as a dict; a repeated or unknown parameter is a clear 400."""
+        allowed = set(allowed)
+        params = self.request.query_params or {}
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise errors.InvalidRequest(
+                f"Unknown query parameter: {', '.join(unknown)}.",
+                [{"parameter": name, "message": f"allowed: {', '.join(sorted(allowed))}"}
+                 for name in unknown])
+        repeated = sorted(name for name in params if len(params.getlist(name)) > 1)
+        if repeated:
+            raise errors.InvalidRequest(f"Query parameter given more than once: {', '.join(repeated)}.")
+        return dict(params)
+
+
+def json_response(body: Any, status: int = 200, headers: Optional[Dict[str, str]] = None) -> Response:
+    return Response(body=body, status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def log_request(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice HTTP middleware: one JSON log line per request, with what DynamoDB said it cost."""
+    started = time.perf_counter()
+    request_id = (event.context.get("requestId") if event is not None else None) or str(uuid.uuid4())
+    path = _path_of(event)
+    with dynamodb_usage() as usage:
+        response = get_response(event)
+    response = errors.normalize_framework_response(path, response)
+    response.headers["X-Request-Id"] = request_id
+    logger.info("request", extra={
+        "request_id": request_id,
+        "method": event.method if event is not None else None,
+        "route": path,
+        "path": event.path if event is not None else None,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        "dynamodb": usage.summary(),
+    })
+    return response

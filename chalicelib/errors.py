@@ -1,0 +1,133 @@
+"""Domain errors, and the one mapping from an error to an HTTP response body."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+
+from chalice import Response
+
+Detail = Dict[str, Any]
+
+
+class DomainError(Exception):
+    """A rule said no. Services raise these; the edge turns them into responses."""
+
+    status = 400
+    code = "bad_request"
+    oauth_error = "invalid_request"
+
+    def __init__(self, message: str, details: Optional[List[Detail]] = None,
+                 headers: Optional[Mapping[str, str]] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details or [])
+        self.headers = dict(headers or {})
+
+
+class InvalidRequest(DomainError):
+    status, code = 400, "bad_request"
+
+
+class Unauthenticated(DomainError):
+    status, code, oauth_error = 401, "unauthenticated", "invalid_client"
+
+
+class Forbidden(DomainError):
+    status, code, oauth_error = 403, "forbidden", "access_denied"
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class MethodNotAllowed(DomainError):
+    status, code = 405, "method_not_allowed"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class PreconditionFailed(DomainError):
+    status, code = 412, "precondition_failed"
+
+
+class PayloadTooLarge(DomainError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
+class ValidationFailed(DomainError):
+    status, code = 422, "validation_failed"
+
+
+class InternalError(DomainError):
+    status, code, oauth_error = 500, "internal_error", "server_error"
+
+
+# FHIR R4 issue-type codes (http://hl7.org/fhir/valueset-issue-type.html) by HTTP status.
+_FHIR_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
+                     405: "not-supported", 409: "conflict", 412: "conflict", 413: "too-costly",
+                     415: "not-supported", 422: "processing", 500: "exception"}
+
+
+def flavour_of(path: str) -> str:
+    """Which error dialect a path speaks: FHIR, OAuth (RFC 6749) or our JSON."""
+    if path == "/fhir" or path.startswith("/fhir/"):
+        return "fhir"
+    if path.startswith("/oauth/") or path == "/.well-known/oauth-authorization-server":
+        return "oauth"
+    return "json"
+
+
+def error_response(path: str, error: DomainError) -> Response:
+    """The single place where an error becomes a response body."""
+    flavour = flavour_of(path)
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-store", **error.headers}
+    if flavour == "oauth":
+        body: Dict[str, Any] = {"error": error.oauth_error, "error_description": error.message}
+    elif flavour == "fhir":
+        headers["Content-Type"] = "application/fhir+json"
+        issues = [{"severity": "error", "code": _FHIR_ISSUE_CODES.get(error.status, "processing"),
+                   "diagnostics": error.message}]
+        issues += [{"severity": "error", "code": _FHIR_ISSUE_CODES.get(error.status, "processing"),
+                    "diagnostics": d.get("message", ""),
+                    **({"expression": [d["pointer"]]} if "pointer" in d else {})}
+                   for d in error.details]
+        body = {"resourceType": "OperationOutcome", "issue": issues}
+    else:
+        body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return Response(body=body, status_code=error.status, headers=headers)
+
+
+# Errors that Chalice itself produces before or around a view ({"Code": ..., "Message": ...}).
+_FRAMEWORK_ERRORS = {
+    "BadRequestError": InvalidRequest, "BadRequest": InvalidRequest,
+    "UnauthorizedError": Unauthenticated, "ForbiddenError": Forbidden,
+    "NotFoundError": NotFound, "MethodNotAllowedError": MethodNotAllowed,
+    "ConflictError": Conflict, "UnprocessableEntityError": ValidationFailed,
+    "RequestTimeoutError": InternalError, "UnsupportedMediaType": UnsupportedMediaType,
+    "TooManyRequestsError": InternalError, "InternalServerError": InternalError,
+}
+
+_FRAMEWORK_MESSAGES = {
+    MethodNotAllowed: "This method is not allowed on this path.",
+    UnsupportedMediaType: "This content type is not accepted here.",
+    InternalError: "An internal error occurred; it has been logged.",
+}
+
+
+def normalize_framework_response(path: str, response: Response) -> Response:
+    """Rewrite an error body that Chalice built itself into this API's error shape."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    error_class = _FRAMEWORK_ERRORS.get(body["Code"], InternalError if response.status_code >= 500
+                                        else InvalidRequest)
+    message = _FRAMEWORK_MESSAGES.get(error_class, str(body["Message"]))
+    error = error_class(message, headers={k: v for k, v in response.headers.items()
+                                          if k.lower() in ("allow", "access-control-allow-origin")})
+    error.status = response.status_code
+    return error_response(path, error)

@@ -1,0 +1,17 @@
+"""The DynamoDB tables of every domain, and their creation where no template created them."""
+from __future__ import annotations
+
+from typing import Iterable, Tuple, Type
+
+from pynamodb.models import Model
+
+from chalicelib.catalog.models import ALL_MODELS as CATALOG_MODELS
+
+MODELS: Tuple[Type[Model], ...] = (*CATALOG_MODELS,)
+
+
+def ensure_tables(models: Iterable[Type[Model]] = MODELS) -> None:
+    """Create missing tables (local runs and tests; on AWS the CloudFormation template does it)."""
+    for model in models:
+        if not model.exists():
+            model.create_table(wait=True)

@@ -64,11 +64,6 @@ class Routes:
         return dict(params)
 
 
-def json_response(body: Any, status: int = 200, headers: Optional[Dict[str, str]] = None) -> Response:
-    return Response(body=body, status_code=status,
-                    headers={"Content-Type": "application/json", **(headers or {})})
-
-
 def log_request(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Chalice HTTP middleware: one JSON log line per request, with what DynamoDB said it cost."""
     started = time.perf_counter()

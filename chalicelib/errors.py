@@ -5,6 +5,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from chalice import Response
 
+from chalicelib.responses import json_response
+
 Detail = Dict[str, Any]
 
 
@@ -85,11 +87,12 @@ def flavour_of(path: str) -> str:
 def error_response(path: str, error: DomainError) -> Response:
     """The single place where an error becomes a response body."""
     flavour = flavour_of(path)
-    headers = {"Content-Type": "application/json", "Cache-Control": "no-store", **error.headers}
+    headers = {"Cache-Control": "no-store", **error.headers}
+    content_type = "application/json"
     if flavour == "oauth":
         body: Dict[str, Any] = {"error": error.oauth_error, "error_description": error.message}
     elif flavour == "fhir":
-        headers["Content-Type"] = "application/fhir+json"
+        content_type = "application/fhir+json"
         issues = [{"severity": "error", "code": _FHIR_ISSUE_CODES.get(error.status, "processing"),
                    "diagnostics": error.message}]
         issues += [{"severity": "error", "code": _FHIR_ISSUE_CODES.get(error.status, "processing"),
@@ -99,7 +102,7 @@ def error_response(path: str, error: DomainError) -> Response:
         body = {"resourceType": "OperationOutcome", "issue": issues}
     else:
         body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
-    return Response(body=body, status_code=error.status, headers=headers)
+    return json_response(body, error.status, headers, content_type)
 
 
 # Errors that Chalice itself produces before or around a view ({"Code": ..., "Message": ...}).

@@ -8,7 +8,8 @@ from typing import Any, Dict, Iterable
 
 from chalice import Blueprint, Chalice
 
-from chalicelib.edge import Routes, json_response
+from chalicelib.edge import Routes
+from chalicelib.responses import json_response
 
 _ERROR_SCHEMA = {
     "type": "object", "required": ["error"],

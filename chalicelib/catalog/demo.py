@@ -32,11 +32,53 @@ def seed_demo_catalog(service: CatalogService) -> List[str]:
     published = []
     for path in demo_listing_files(service.referential.directory):
         demo = json.loads(path.read_text(encoding="utf-8"))
-        listing, review = demo["listing"], demo["review"]
-        outcome = ReviewOutcome(opinion=review["opinion"], approved_scopes=review["approved_scopes"],
-                                results=review_results(listing, review.get("results", {}), service),
-                                period_years=review["period_years"])
-        start = service.clock() - timedelta(days=review["published_days_ago"])
-        service.publish(demo["app_id"], 1, listing, outcome, listing["publisher"]["siret"], start=start)
+        publish_demo(service, demo)
         published.append(demo["app_id"])
     return published
+
+
+def synthetic_demos(count: int, service: CatalogService) -> List[Dict[str, Any]]:
+    """`count` varied demo files derived from the real ones (for benchmarks and paging tests):
+    names, categories, scopes and measurements differ from one to the next."""
+    templates = [json.loads(p.read_text(encoding="utf-8"))
+                 for p in demo_listing_files(service.referential.directory)]
+    categories = list(service.referential.categories)
+    demos = []
+    for number in range(count):
+        demo = json.loads(json.dumps(templates[number % len(templates)]))
+        listing = demo["listing"]
+        demo["app_id"] = f"synthetic-{number:05d}"
+        listing["name"] = f"{listing['name'][:40]} {number:05d}"
+        listing["category"] = categories[(number * 7) % len(categories)]
+        factor = 0.25 + (number * 37 % 100) / 25  # spreads scores over every letter
+        for step in listing["ecoscore"]["journey"]:
+            step["energy_mwh"] = round(step["energy_mwh"] * factor, 3)
+            step["duration_s"] = round(step["duration_s"] * factor, 3)
+            step["data_kb"] = round(step["data_kb"] * factor, 3)
+        demos.append(demo)
+    return demos
+
+
+def _outcome(demo: Mapping[str, Any], service: CatalogService) -> ReviewOutcome:
+    listing, review = demo["listing"], demo["review"]
+    return ReviewOutcome(opinion=review["opinion"], approved_scopes=review["approved_scopes"],
+                         results=review_results(listing, review.get("results", {}), service),
+                         period_years=review["period_years"])
+
+
+def _start(demo: Mapping[str, Any], service: CatalogService):
+    return service.clock() - timedelta(days=demo["review"]["published_days_ago"])
+
+
+def publish_demo(service: CatalogService, demo: Mapping[str, Any]) -> None:
+    """Publish one demo through the same transaction as a commission decision."""
+    service.publish(demo["app_id"], 1, demo["listing"], _outcome(demo, service),
+                    demo["listing"]["publisher"]["siret"], start=_start(demo, service))
+
+
+def import_demos(service: CatalogService, demos: List[Mapping[str, Any]]) -> int:
+    """Bulk-load many demos into empty tables (benchmarks, paging tests)."""
+    return service.import_published(
+        service.prepare(demo["app_id"], 1, demo["listing"], _outcome(demo, service),
+                        demo["listing"]["publisher"]["siret"], start=_start(demo, service))
+        for demo in demos)

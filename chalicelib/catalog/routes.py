@@ -7,7 +7,8 @@ from chalice import Blueprint
 
 from chalicelib.catalog.query import PARAMETERS, CatalogQuery
 from chalicelib.catalog.service import CatalogService
-from chalicelib.edge import Routes, json_response
+from chalicelib.edge import Routes
+from chalicelib.responses import json_response
 
 # Public data that changes only when the commission decides: let browsers and CDNs keep it briefly.
 _PUBLIC_CACHE = {"Cache-Control": "public, max-age=60"}

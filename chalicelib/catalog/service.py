@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
@@ -11,8 +11,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.catalog import query as catalog_query
 from chalicelib.catalog.compliance import compliance_summary, track_of
 from chalicelib.catalog.ecoscore import compute_ecoscore
-from chalicelib.catalog.models import (HEAD_VERSION, AppHead, CatalogEntry, ListingVersion,
-                                       transaction_connection)
+from chalicelib.catalog.models import (HEAD_VERSION, AppHead, AppItem, CatalogEntry,
+                                       ListingVersion, transaction_connection)
 from chalicelib.catalog.referential import Referential
 from chalicelib.errors import NotFound
 
@@ -31,6 +31,14 @@ class ReviewOutcome:
     approved_scopes: List[str]
     results: Mapping[str, Mapping[str, Any]]
     period_years: int = 1
+
+
+@dataclass(frozen=True)
+class Publication:
+    public: Dict[str, Any]
+    head: AppHead
+    listing_version: ListingVersion
+    entries: List[CatalogEntry]
 
 
 @dataclass
@@ -124,18 +132,13 @@ class CatalogService:
             score=public["ecoscore"]["score"], search_text=search_text, card=card, expires_at=until,
         ) for facet in self._facets(public)]
 
-    def publish(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
-                publisher_siret: str, start: Optional[datetime] = None) -> Dict[str, Any]:
-        """Make a reviewed version the live one: version, head and catalogue index change together."""
+    def prepare(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
+                publisher_siret: str, start: Optional[datetime] = None) -> Publication:
+        """Every item that making this version live writes, built once for both write paths."""
         now = self.clock()
         start = start or now
         public = self.public_view(app_id, version, listing, outcome, start)
         until = datetime.fromisoformat(public["referencing"]["until"])
-        try:
-            previous = AppHead.get(app_id, HEAD_VERSION)
-            stale = set(previous.facets or ()) - set(self._facets(public))
-        except DoesNotExist:
-            stale = set()
         entries = self._entries(public, until)
         head = AppHead(app_id, HEAD_VERSION, status="published", live_version=version,
                        publisher_siret=publisher_siret, client_id=app_id,
@@ -148,14 +151,38 @@ class CatalogService:
                                                  "results": dict(outcome.results),
                                                  "period_years": outcome.period_years},
                                          created_at=now, updated_at=now)
+        return Publication(public, head, listing_version, entries)
+
+    def publish(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
+                publisher_siret: str, start: Optional[datetime] = None) -> Dict[str, Any]:
+        """Make a reviewed version the live one: version, head and catalogue index change together."""
+        publication = self.prepare(app_id, version, listing, outcome, publisher_siret, start)
+        try:
+            previous = AppHead.get(app_id, HEAD_VERSION)
+            stale = set(previous.facets or ()) - set(publication.head.facets)
+        except DoesNotExist:
+            stale = set()
         with TransactWrite(connection=transaction_connection()) as transaction:
-            transaction.save(listing_version)
-            transaction.save(head)
-            for entry in entries:
+            transaction.save(publication.listing_version)
+            transaction.save(publication.head)
+            for entry in publication.entries:
                 transaction.save(entry)
             for facet in stale:
                 transaction.delete(CatalogEntry(facet, app_id))
-        return public
+        return publication.public
+
+    def import_published(self, publications: Iterable[Publication]) -> int:
+        """Bulk-load publications into empty tables with batch writes (seeding, benchmarks).
+        Not atomic, and it does not clean the facets of an earlier version: use publish() for that."""
+        count = 0
+        with AppItem.batch_write() as apps, CatalogEntry.batch_write() as index:
+            for publication in publications:
+                apps.save(publication.listing_version)
+                apps.save(publication.head)
+                for entry in publication.entries:
+                    index.save(entry)
+                count += 1
+        return count
 
     # -- reading ------------------------------------------------------------------------------
 

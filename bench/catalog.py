@@ -1,0 +1,138 @@
+"""Catalogue benchmark: what one page costs with 100 and with 10,000 published listings, and what
+our code adds to the import time of app.py.
+
+Run with `make bench`. DynamoDB is moto's in-process mock: its wall time grows with table size and
+is not the measure of the design; the DynamoDB calls per page, the entries each call read
+(ScannedCount) and the capacity are. moto reports a fixed ConsumedCapacity per call, so the table
+also gives the read units DynamoDB would bill, from the size of the entries read (4 KB units,
+eventually consistent reads at half a unit).
+"""
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+os.environ.update({"STAGE": "bench", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KEY_ID": "bench",
+                   "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-3"})
+os.environ.pop("DYNAMODB_ENDPOINT", None)
+
+SCENARIOS = [
+    ("all, by name", {}),
+    ("all, by écoscore", {"sort": "ecoscore"}),
+    ("category", {"category": "medication"}),
+    ("min écoscore B", {"min_ecoscore": "B"}),
+    ("data + min letter, by écoscore", {"data": "documents.read", "min_ecoscore": "C", "sort": "ecoscore"}),
+    ("category + data (filtered)", {"category": "parenthood", "data": "documents.read"}),
+    ("free text (filtered)", {"q": "rendez-vous"}),
+]
+PAGES = 3  # the first page and two more, following `next`
+
+
+def item_size(raw: dict) -> int:
+    """DynamoDB's item size rule: attribute name bytes plus value bytes."""
+    def value_size(value: dict) -> int:
+        (kind, content), = value.items()
+        if kind == "S":
+            return len(content.encode())
+        if kind == "N":
+            return len(content.lstrip("-").replace(".", "")) // 2 + 1
+        if kind in ("SS", "NS"):
+            return sum(value_size({kind[0]: v}) for v in content)
+        if kind == "M":
+            return 3 + sum(len(k.encode()) + value_size(v) + 1 for k, v in content.items())
+        if kind == "L":
+            return 3 + sum(value_size(v) + 1 for v in content)
+        return 1
+    return sum(len(name.encode()) + value_size(value) for name, value in raw.items())
+
+
+def measure_catalogue(size: int) -> list:
+    from moto import mock_aws
+
+    with mock_aws():
+        from chalicelib.catalog.demo import import_demos, synthetic_demos
+        from chalicelib.catalog.models import CatalogEntry
+        from chalicelib.catalog.query import CatalogQuery
+        from chalicelib.catalog.referential import load_referential
+        from chalicelib.catalog.service import CatalogService
+        from chalicelib.observability import dynamodb_usage
+        from chalicelib.storage import ensure_tables
+
+        ensure_tables()
+        service = CatalogService(load_referential())
+        started = time.perf_counter()
+        import_demos(service, synthetic_demos(size, service))
+        print(f"  seeded {size} published listings in {time.perf_counter() - started:.1f} s", flush=True)
+        sample = next(CatalogEntry.query("all", limit=1))
+        entry_bytes = item_size(sample.serialize())
+
+        rows = []
+        for label, params in SCENARIOS:
+            cursor, calls, scanned, returned, reported = None, [], [], [], []
+            started = time.perf_counter()
+            for _ in range(PAGES):
+                query = CatalogQuery.parse({**params, "limit": "20", **({"cursor": cursor} if cursor else {})},
+                                           service.referential)
+                with dynamodb_usage() as usage:
+                    page = service.list_apps(query)
+                calls.append(usage.call_count)
+                scanned.append(sum(c.scanned_count or 0 for c in usage.calls))
+                returned.append(len(page.items))
+                reported.append(usage.capacity_units)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+            elapsed_ms = (time.perf_counter() - started) * 1000 / len(calls)
+            rcu = [math.ceil(n * entry_bytes / 4096) * 0.5 for n in scanned]
+            rows.append((size, label, max(calls), max(scanned), returned[0], max(reported), max(rcu), elapsed_ms))
+        return rows
+
+
+def import_time(statement: str, runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        output = subprocess.check_output(
+            [sys.executable, "-c", f"import time; t = time.perf_counter(); {statement}; "
+                                   "print(time.perf_counter() - t)"],
+            cwd=PROJECT, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        times.append(float(output.decode().strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def measure_imports() -> tuple:
+    site = "site-packages"
+    listing = subprocess.check_output(
+        [sys.executable, "-c", "import sys, app; print('\\n'.join(sorted(n for n, m in sys.modules.items() "
+                               f"if '{site}' in (getattr(m, '__file__', None) or ''))))"],
+        cwd=PROJECT).decode().split()
+    dependencies = "; ".join(f"import {name}" for name in listing if not name.startswith("_"))
+    bare = import_time(dependencies)
+    full = import_time("import app")
+    return bare, full
+
+
+def main() -> None:
+    print("Catalogue pages (limit 20; per page, the worst of the first three pages of each query):")
+    rows = []
+    for size in (100, 10_000):
+        rows += measure_catalogue(size)
+    header = ("listings", "query", "calls/page", "entries read/page", "apps on page 1", "moto CU/page",
+              "est. RCU/page", "moto ms/page")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for size, label, calls, scanned, returned, reported, rcu, elapsed in rows:
+        print(f"| {size} | {label} | {calls} | {scanned} | {returned} | {reported} | {rcu} | {elapsed:.0f} |")
+    bare, full = measure_imports()
+    print(f"\nImport time (median of 7 cold processes): dependencies alone {bare * 1000:.0f} ms, "
+          f"app.py {full * 1000:.0f} ms: our code adds {(full - bare) / bare * 100:.1f} % (target: at most 15 %).")
+
+
+if __name__ == "__main__":
+    main()

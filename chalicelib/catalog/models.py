@@ -8,12 +8,34 @@ from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAt
                                  UTCDateTimeAttribute)
 from pynamodb.connection import Connection
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
-from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import settings
 
 HEAD_VERSION = 0  # the version number under which an app's head item lives
+
+
+class ByPublisher(GlobalSecondaryIndex):
+    """An organisation's apps: only head items carry publisher_siret, so the index is sparse."""
+
+    class Meta:
+        index_name = "by-publisher"
+        projection = AllProjection()
+
+    publisher_siret = UnicodeAttribute(hash_key=True)
+    app_id = UnicodeAttribute(range_key=True)
+
+
+class ReviewQueue(GlobalSecondaryIndex):
+    """Versions awaiting review, oldest first: only submitted versions carry review_queue."""
+
+    class Meta:
+        index_name = "review-queue"
+        projection = AllProjection()
+
+    review_queue = UnicodeAttribute(hash_key=True)
+    submitted_at = UnicodeAttribute(range_key=True)
 
 
 class AppItem(Model):
@@ -29,12 +51,15 @@ class AppItem(Model):
     version = NumberAttribute(range_key=True)
     kind = DiscriminatorAttribute()
 
+    by_publisher = ByPublisher()
+    review_queue_index = ReviewQueue()
+
 
 class AppHead(AppItem, discriminator="head"):
     """Where an app stands now. Holds the public view of its live version, so that an app's
     public page and the checks made on every authorization read one item."""
 
-    status = UnicodeAttribute()  # published | suspended | withdrawn
+    status = UnicodeAttribute()  # unlisted | published | suspended | withdrawn
     live_version = NumberAttribute(null=True)
     publisher_siret = UnicodeAttribute()
     client_id = UnicodeAttribute()
@@ -52,6 +77,8 @@ class ListingVersion(AppItem, discriminator="listing"):
     state = UnicodeAttribute()  # draft | submitted | changes_requested | published | rejected ...
     document = JSONAttribute()
     review = JSONAttribute(null=True)
+    review_queue = UnicodeAttribute(null=True)  # "submitted" while awaiting review, else absent
+    submitted_at = UnicodeAttribute(null=True)  # ISO 8601, sorts oldest first
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

@@ -72,13 +72,11 @@ def _start(demo: Mapping[str, Any], service: CatalogService):
 
 def publish_demo(service: CatalogService, demo: Mapping[str, Any]) -> None:
     """Publish one demo through the same transaction as a commission decision."""
-    service.publish(demo["app_id"], 1, demo["listing"], _outcome(demo, service),
-                    demo["listing"]["publisher"]["siret"], start=_start(demo, service))
+    service.publish(demo["app_id"], 1, demo["listing"], _outcome(demo, service), _start(demo, service))
 
 
 def import_demos(service: CatalogService, demos: List[Mapping[str, Any]]) -> int:
     """Bulk-load many demos into empty tables (benchmarks, paging tests)."""
     return service.import_published(
-        service.prepare(demo["app_id"], 1, demo["listing"], _outcome(demo, service),
-                        demo["listing"]["publisher"]["siret"], start=_start(demo, service))
+        (demo["app_id"], 1, demo["listing"], _outcome(demo, service), _start(demo, service))
         for demo in demos)

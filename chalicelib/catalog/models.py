@@ -1,6 +1,7 @@
 """PynamoDB models of the Apps table and of the catalogue index, and the queries they serve."""
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 
 from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAttribute,
@@ -60,23 +61,40 @@ class AppHead(AppItem, discriminator="head"):
     public page and the checks made on every authorization read one item."""
 
     status = UnicodeAttribute()  # unlisted | published | suspended | withdrawn
+    revision = NumberAttribute(default=0)  # optimistic lock: every change of the head bumps it
     live_version = NumberAttribute(null=True)
+    latest_version = NumberAttribute(default=1)
+    latest_state = UnicodeAttribute(default="draft")
+    display_name = UnicodeAttribute(default="")
     publisher_siret = UnicodeAttribute()
     client_id = UnicodeAttribute()
+    client_secret_hash = UnicodeAttribute(null=True)  # confidential clients with a secret
     approved_scopes = UnicodeSetAttribute(null=True)
     referenced_from = UTCDateTimeAttribute(null=True)
     referenced_until = UTCDateTimeAttribute(null=True)
     public = JSONAttribute(null=True)  # the public listing of the live version
     facets = UnicodeSetAttribute(null=True)  # catalogue index partitions it appears in
+    history = JSONAttribute(default=list)  # who changed what, when and why: shown to the publisher
+    created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+
+    @classmethod
+    def new(cls, app_id: str, publisher_siret: str, now: datetime) -> "AppHead":
+        return cls(app_id, HEAD_VERSION, status="unlisted", publisher_siret=publisher_siret,
+                   client_id=app_id, history=[], created_at=now, updated_at=now)
+
+    def lapsed(self, now: datetime) -> bool:
+        return self.referenced_until is not None and self.referenced_until <= now
 
 
 class ListingVersion(AppItem, discriminator="listing"):
     """One version of a listing as the publisher filed it, with where its review stands."""
 
-    state = UnicodeAttribute()  # draft | submitted | changes_requested | published | rejected ...
+    state = UnicodeAttribute()  # see chalicelib/referencing/lifecycle.py
+    revision = NumberAttribute(default=1)  # the ETag: every change of the version bumps it
     document = JSONAttribute()
-    review = JSONAttribute(null=True)
+    prechecks = JSONAttribute(null=True)  # the automated pre-check report at submission
+    decision = JSONAttribute(null=True)  # the commission's decision, with per-criterion results
     review_queue = UnicodeAttribute(null=True)  # "submitted" while awaiting review, else absent
     submitted_at = UnicodeAttribute(null=True)  # ISO 8601, sorts oldest first
     created_at = UTCDateTimeAttribute()

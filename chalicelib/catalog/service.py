@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
@@ -36,9 +36,8 @@ class ReviewOutcome:
 @dataclass(frozen=True)
 class Publication:
     public: Dict[str, Any]
-    head: AppHead
-    listing_version: ListingVersion
     entries: List[CatalogEntry]
+    stale: List[CatalogEntry]
 
 
 @dataclass
@@ -132,53 +131,75 @@ class CatalogService:
             score=public["ecoscore"]["score"], search_text=search_text, card=card, expires_at=until,
         ) for facet in self._facets(public)]
 
-    def prepare(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
-                publisher_siret: str, start: Optional[datetime] = None) -> Publication:
-        """Every item that making this version live writes, built once for both write paths."""
-        now = self.clock()
-        start = start or now
-        public = self.public_view(app_id, version, listing, outcome, start)
+    def go_live(self, head: AppHead, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
+                start: Optional[datetime] = None) -> Publication:
+        """Make `version` the live one on `head` (in memory) and build its catalogue entries; the
+        caller writes head, version and entries in one transaction."""
+        start = start or self.clock()
+        public = self.public_view(head.app_id, version, listing, outcome, start)
         until = datetime.fromisoformat(public["referencing"]["until"])
         entries = self._entries(public, until)
-        head = AppHead(app_id, HEAD_VERSION, status="published", live_version=version,
-                       publisher_siret=publisher_siret, client_id=app_id,
-                       approved_scopes=set(outcome.approved_scopes) or None,
-                       referenced_from=start, referenced_until=until, public=public,
-                       facets={e.facet for e in entries}, updated_at=now)
+        stale = set(head.facets or ()) - {entry.facet for entry in entries}
+        head.status, head.live_version, head.public = "published", version, public
+        head.approved_scopes = set(outcome.approved_scopes) or None
+        head.referenced_from, head.referenced_until = start, until
+        head.facets = {entry.facet for entry in entries}
+        return Publication(public, entries, [CatalogEntry(facet, head.app_id) for facet in stale])
+
+    def take_down(self, head: AppHead, status: str) -> List[CatalogEntry]:
+        """Leave the catalogue (suspended, withdrawn): returns the entries to delete."""
+        doomed = [CatalogEntry(facet, head.app_id) for facet in sorted(head.facets or ())]
+        head.status, head.facets = status, None
+        return doomed
+
+    def bring_back(self, head: AppHead) -> List[CatalogEntry]:
+        """Return to the catalogue with the live version (reinstatement): returns entries to write."""
+        entries = self._entries(head.public, head.referenced_until)
+        head.status, head.facets = "published", {entry.facet for entry in entries}
+        return entries
+
+    def _seed_items(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
+                    start: Optional[datetime]) -> Tuple[AppHead, ListingVersion, Publication]:
+        now = self.clock()
+        try:
+            head = AppHead.get(app_id, HEAD_VERSION)
+        except DoesNotExist:
+            head = AppHead.new(app_id, listing["publisher"]["siret"], now)
+        publication = self.go_live(head, version, listing, outcome, start)
+        head.display_name, head.latest_version, head.latest_state = listing["name"], version, "published"
+        head.updated_at = now
         listing_version = ListingVersion(app_id, version, state="published", document=dict(listing),
-                                         review={"opinion": outcome.opinion,
-                                                 "approved_scopes": outcome.approved_scopes,
-                                                 "results": dict(outcome.results),
-                                                 "period_years": outcome.period_years},
-                                         created_at=now, updated_at=now)
-        return Publication(public, head, listing_version, entries)
+                                         decision={"opinion": outcome.opinion,
+                                                   "approved_scopes": outcome.approved_scopes,
+                                                   "results": dict(outcome.results),
+                                                   "period_years": outcome.period_years},
+                                         revision=1, created_at=now, updated_at=now)
+        return head, listing_version, publication
 
     def publish(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
-                publisher_siret: str, start: Optional[datetime] = None) -> Dict[str, Any]:
-        """Make a reviewed version the live one: version, head and catalogue index change together."""
-        publication = self.prepare(app_id, version, listing, outcome, publisher_siret, start)
-        try:
-            previous = AppHead.get(app_id, HEAD_VERSION)
-            stale = set(previous.facets or ()) - set(publication.head.facets)
-        except DoesNotExist:
-            stale = set()
+                start: Optional[datetime] = None) -> Dict[str, Any]:
+        """Publish a listing that was decided outside the workflow (demo data), atomically."""
+        head, listing_version, publication = self._seed_items(app_id, version, listing, outcome, start)
         with TransactWrite(connection=transaction_connection()) as transaction:
-            transaction.save(publication.listing_version)
-            transaction.save(publication.head)
+            transaction.save(listing_version)
+            transaction.save(head)
             for entry in publication.entries:
                 transaction.save(entry)
-            for facet in stale:
-                transaction.delete(CatalogEntry(facet, app_id))
+            for entry in publication.stale:
+                transaction.delete(entry)
         return publication.public
 
-    def import_published(self, publications: Iterable[Publication]) -> int:
+    def import_published(self, items: Iterable[Tuple[str, int, Mapping[str, Any], ReviewOutcome,
+                                                     Optional[datetime]]]) -> int:
         """Bulk-load publications into empty tables with batch writes (seeding, benchmarks).
-        Not atomic, and it does not clean the facets of an earlier version: use publish() for that."""
+        Not atomic and blind to earlier versions: publish() is the path for anything else."""
         count = 0
         with AppItem.batch_write() as apps, CatalogEntry.batch_write() as index:
-            for publication in publications:
-                apps.save(publication.listing_version)
-                apps.save(publication.head)
+            for app_id, version, listing, outcome, start in items:
+                head, listing_version, publication = self._seed_items(app_id, version, listing, outcome,
+                                                                      start)
+                apps.save(listing_version)
+                apps.save(head)
                 for entry in publication.entries:
                     index.save(entry)
                 count += 1
@@ -192,8 +213,7 @@ class CatalogService:
             head = AppHead.get(app_id, HEAD_VERSION)
         except DoesNotExist:
             head = None
-        if (head is None or head.status != "published" or head.referenced_until is None
-                or head.referenced_until <= self.clock()):
+        if head is None or head.status != "published" or head.lapsed(self.clock()):
             raise NotFound(f"No published app '{app_id}' in the catalogue.")
         return head.public
 

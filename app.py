@@ -5,13 +5,24 @@ from chalicelib import edge, openapi
 from chalicelib.catalog import openapi as catalog_openapi
 from chalicelib.catalog import routes as catalog_routes
 from chalicelib.catalog.referential import load_referential
-from chalicelib.catalog.service import CatalogService
+from chalicelib.catalog.service import CatalogService, utc_now
 from chalicelib.config import settings
+from chalicelib.identity.service import identity_service_for
+from chalicelib.referencing import openapi as referencing_openapi
+from chalicelib.referencing import routes as referencing_routes
+from chalicelib.referencing.publisher_service import PublisherService
+from chalicelib.referencing.review_service import ReviewService
 
 app = Chalice(app_name="mes-appstore")
 app.register_middleware(edge.log_request, "http")
 
-catalog_service = CatalogService(load_referential())
+referential = load_referential()
+identity_service = identity_service_for(settings)
+catalog_service = CatalogService(referential, utc_now)
+publisher_service = PublisherService(referential, utc_now)
+review_service = ReviewService(referential, catalog_service, utc_now)
 
 app.register_blueprint(catalog_routes.create_blueprint(catalog_service))
-app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url, [catalog_openapi]))
+app.register_blueprint(referencing_routes.create_blueprint(identity_service, publisher_service, review_service))
+app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
+                                                [catalog_openapi, referencing_openapi]))

@@ -1,10 +1,11 @@
 """Every setting the code reads from its environment, read once, typed."""
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -26,6 +27,12 @@ class Settings:
     public_base_url: str
     catalog_dir: Path
     log_level: str
+    api_audience: str
+    # OIDC issuers trusted for publisher and reviewer bearer tokens (ProConnect in production):
+    # a JSON list of {"issuer", "audience", "jwks_uri" or "jwks", "algorithms"}.
+    trusted_issuers: List[Dict[str, Any]] = field(default_factory=list)
+    # Private key of the demo issuer, made by `make run`; trusted in the local stage only.
+    demo_issuer_key_file: Optional[Path] = None
 
     @property
     def is_local(self) -> bool:
@@ -43,6 +50,7 @@ class Settings:
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     stage = env.get("STAGE", "local")
+    public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     prefix = env.get("TABLE_PREFIX", f"mes-{stage}-")
     return Settings(
         stage=stage,
@@ -50,9 +58,12 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
         apps_table=env.get("APPS_TABLE", f"{prefix}apps"),
         catalog_table=env.get("CATALOG_TABLE", f"{prefix}catalog"),
-        public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        public_base_url=public_base_url,
         catalog_dir=Path(env["CATALOG_DIR"]) if env.get("CATALOG_DIR") else _default_catalog_dir(),
         log_level=env.get("LOG_LEVEL", "INFO"),
+        api_audience=env.get("API_AUDIENCE", public_base_url),
+        trusted_issuers=json.loads(env.get("TRUSTED_ISSUERS") or "[]"),
+        demo_issuer_key_file=Path(env["DEMO_ISSUER_KEY_FILE"]) if env.get("DEMO_ISSUER_KEY_FILE") else None,
     )
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
 import uuid
 from typing import Any, Callable, Dict, Iterable, Optional
@@ -48,6 +49,12 @@ class Routes:
             return guarded
         return register
 
+    def json_body(self) -> Any:
+        return read_json_body(self.request)
+
+    def header(self, name: str) -> Optional[str]:
+        return self.request.headers.get(name)
+
     def query(self, allowed: Iterable[str]) -> Dict[str, str]:
         """The query string as a dict; a repeated or unknown parameter is a clear 400."""
         allowed = set(allowed)
@@ -62,6 +69,25 @@ class Routes:
         if repeated:
             raise errors.InvalidRequest(f"Query parameter given more than once: {', '.join(repeated)}.")
         return dict(params)
+
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def read_json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
+    """The request's JSON object; too large, malformed or not an object is a clear 4xx."""
+    raw = request.raw_body or b""
+    if len(raw) > max_bytes:
+        raise errors.PayloadTooLarge(f"The body is {len(raw)} bytes; at most {max_bytes} are accepted.")
+    if not raw.strip():
+        raise errors.InvalidRequest("A JSON body is required.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise errors.InvalidRequest(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(body, dict):
+        raise errors.InvalidRequest("The body must be a JSON object.")
+    return body
 
 
 def log_request(event: Request, get_response: Callable[[Request], Response]) -> Response:

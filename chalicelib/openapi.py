@@ -48,7 +48,19 @@ def build_document(app: Chalice, base_url: str, fragments: Iterable[ModuleType])
                 "NotFound": _error_response("No such resource"),
                 "MethodNotAllowed": _error_response("Method not allowed on this path"),
                 "InternalError": _error_response("Unexpected error, logged with its request id"),
+                "Unauthenticated": _error_response("Missing, invalid or expired bearer token "
+                                                   "(with WWW-Authenticate)"),
+                "Forbidden": _error_response("Wrong role, or another organisation's app"),
+                "Conflict": _error_response("The state machine forbids this transition now"),
+                "PreconditionFailed": _error_response("If-Match missing or stale"),
+                "PayloadTooLarge": _error_response("Body over 256 KB"),
+                "UnsupportedMediaType": _error_response("Body is not application/json"),
+                "ValidationFailed": _error_response("Invalid fields or failed pre-checks, all listed"),
             },
+            "securitySchemes": {"bearer": {
+                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "OIDC token from a trusted issuer (ProConnect in production; "
+                               "`make token` locally) with a role: publisher (with siret) or reviewer."}},
         },
     }
     for fragment in fragments:

@@ -1,5 +1,18 @@
 """Test settings come first: configuration is read once, when chalicelib is first imported."""
+import json
 import os
+import time
+import uuid
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
+# A test identity provider, trusted through the same TRUSTED_ISSUERS setting as ProConnect in
+# production; its key exists only for this test session.
+TEST_ISSUER = "https://proconnect.test"
+TEST_AUDIENCE = "http://testserver"
+_TEST_KEY = ec.generate_private_key(ec.SECP256R1())
+_TEST_JWK = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(_TEST_KEY.public_key())), "kid": "test-1"}
 
 os.environ.update({
     "STAGE": "test",
@@ -11,8 +24,11 @@ os.environ.update({
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-3",
     "POWERTOOLS_LOG_DEDUPLICATION_DISABLED": "1",
+    "TRUSTED_ISSUERS": json.dumps([{"issuer": TEST_ISSUER, "audience": TEST_AUDIENCE,
+                                    "algorithms": ["ES256"], "jwks": {"keys": [_TEST_JWK]}}]),
 })
-for name in ("DYNAMODB_ENDPOINT", "AWS_PROFILE", "CATALOG_DIR", "APPS_TABLE", "CATALOG_TABLE"):
+for name in ("DYNAMODB_ENDPOINT", "AWS_PROFILE", "CATALOG_DIR", "APPS_TABLE", "CATALOG_TABLE",
+             "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE"):
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402
@@ -46,3 +62,46 @@ def catalog_service(aws, referential):
 def demo_apps(catalog_service):
     """The demo catalogue, published as `make run` publishes it."""
     return seed_demo_catalog(catalog_service)
+
+
+def mint(role, siret=None, *, key=_TEST_KEY, issuer=TEST_ISSUER, audience=TEST_AUDIENCE, lifetime=600,
+         subject=None, algorithm="ES256", **extra):
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": audience, "sub": subject or f"{role}-{uuid.uuid4().hex[:8]}",
+              "iat": now, "exp": now + lifetime, "role": role, "name": f"Test {role}", **extra}
+    if siret:
+        claims["siret"] = siret
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": "test-1"})
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+# SIRETs with a valid checksum: the demo sandbox's publisher, and another organisation.
+SANDBOX_SIRET = "73282932000074"
+OTHER_SIRET = "55208131766522"
+
+
+@pytest.fixture
+def publisher_token():
+    return mint("publisher", SANDBOX_SIRET)
+
+
+@pytest.fixture
+def other_publisher_token():
+    return mint("publisher", OTHER_SIRET)
+
+
+@pytest.fixture
+def reviewer_token():
+    return mint("reviewer")
+
+
+@pytest.fixture
+def listing(referential):
+    """A complete, valid listing of the sandbox publisher (from the demo data)."""
+    demo = json.loads((referential.directory / "demo" / "listings" / "demo-sandbox.json").read_text())
+    listing = demo["listing"]
+    listing["name"] = "Carnet de tension"
+    return listing

@@ -98,3 +98,16 @@ class IdentityService:
         return Principal(subject=str(claims["sub"]), issuer=issuer.issuer, role=role,
                          name=str(claims.get("name") or claims.get("email") or claims["sub"]),
                          organisation_siret=siret if role == "publisher" else None)
+
+
+def identity_service_for(settings: Any) -> IdentityService:
+    """The issuers this deployment trusts; the demo issuer only ever in the local stage."""
+    issuers = [TrustedIssuer(issuer=spec["issuer"], audience=spec.get("audience", settings.api_audience),
+                             algorithms=tuple(spec.get("algorithms", ("ES256", "RS256"))),
+                             jwks=spec.get("jwks"), jwks_uri=spec.get("jwks_uri"))
+               for spec in settings.trusted_issuers]
+    key_file = settings.demo_issuer_key_file
+    if settings.is_local and key_file is not None and key_file.exists():
+        from chalicelib.identity.demo import trusted_demo_issuer
+        issuers.append(trusted_demo_issuer(key_file, settings.public_base_url, settings.api_audience))
+    return IdentityService(issuers)

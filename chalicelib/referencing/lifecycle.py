@@ -1,0 +1,53 @@
+"""The referencing state machines: of a listing version, and of an app in the catalogue."""
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Tuple
+
+from chalicelib.errors import Conflict
+
+# Listing version states.
+DRAFT, SUBMITTED, CHANGES_REQUESTED = "draft", "submitted", "changes_requested"
+PUBLISHED, REJECTED, SUPERSEDED = "published", "rejected", "superseded"
+EDITABLE = frozenset({DRAFT, CHANGES_REQUESTED})
+OPEN = EDITABLE | {SUBMITTED}  # at most one open version per app
+
+VERSION_TRANSITIONS: Dict[str, Tuple[FrozenSet[str], str]] = {
+    "submit": (EDITABLE, SUBMITTED),
+    "withdraw_submission": (frozenset({SUBMITTED}), DRAFT),
+    "request_changes": (frozenset({SUBMITTED}), CHANGES_REQUESTED),
+    "publish": (frozenset({SUBMITTED}), PUBLISHED),
+    "reject": (frozenset({SUBMITTED}), REJECTED),
+    "supersede": (frozenset({PUBLISHED}), SUPERSEDED),
+}
+
+# App (catalogue) statuses. "lapsed" is not stored: a published app whose period ended is lapsed.
+UNLISTED, LISTED, SUSPENDED, WITHDRAWN = "unlisted", "published", "suspended", "withdrawn"
+APP_TRANSITIONS: Dict[str, Tuple[FrozenSet[str], str]] = {
+    "suspend": (frozenset({LISTED}), SUSPENDED),
+    "reinstate": (frozenset({SUSPENDED}), LISTED),
+    "withdraw": (frozenset({LISTED, SUSPENDED}), WITHDRAWN),
+}
+
+# The commission's opinion decides what happens to the version.
+OPINIONS = {
+    "favourable": "publish",
+    "favourable_with_reservations": "publish",  # non-suspensive reservations
+    "favourable_with_suspensive_reservations": "request_changes",
+    "unfavourable": "reject",
+}
+
+
+def next_version_state(state: str, action: str) -> str:
+    allowed, target = VERSION_TRANSITIONS[action]
+    if state not in allowed:
+        raise Conflict(f"Cannot {action.replace('_', ' ')} a version that is {state.replace('_', ' ')}.",
+                       [{"state": state, "allowed_from": sorted(allowed)}])
+    return target
+
+
+def next_app_status(status: str, action: str) -> str:
+    allowed, target = APP_TRANSITIONS[action]
+    if status not in allowed:
+        raise Conflict(f"Cannot {action} an app that is {status}.",
+                       [{"status": status, "allowed_from": sorted(allowed)}])
+    return target

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.requirements-installed
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast bench clean token
 
 $(STAMP): requirements.txt requirements-dev.txt
 	rm -rf $(VENV)
@@ -28,5 +28,9 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/catalog.py
 
+# A bearer token from the local demo issuer: make token ROLE=publisher|reviewer [WHO=id] [PORT=8000]
+token: $(STAMP)
+	@$(PY) tools/demo_token.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .run

@@ -74,8 +74,10 @@ def main() -> int:
         return 2
     dynamodb_port = int(os.environ.get("DYNAMODB_PORT") or free_port())
     base_url = f"http://{HOST}:{port}"
+    key_file = PROJECT_DIR / ".run" / str(port) / "demo-issuer.pem"
     os.environ.update({
         "STAGE": "local",
+        "DEMO_ISSUER_KEY_FILE": str(key_file),
         "DYNAMODB_ENDPOINT": f"http://{HOST}:{dynamodb_port}",
         "PUBLIC_BASE_URL": base_url,
         # moto accepts any credentials; these keep botocore from looking for real ones.
@@ -100,6 +102,9 @@ def main() -> int:
         from chalicelib.catalog.service import CatalogService
         from chalicelib.storage import ensure_tables
 
+        from chalicelib.identity.demo import create_key_file
+
+        create_key_file(key_file)  # a new demo issuer key at every start; never committed
         ensure_tables()
         apps = seed_demo_catalog(CatalogService(load_referential()))
         print(f"Embedded DynamoDB (moto) on {HOST}:{dynamodb_port}: tables created, "
@@ -121,6 +126,9 @@ Mon espace santé app store, local stage, at {base_url}
                           {base_url}/catalog/apps/demo-sandbox
   Référentiel             {base_url}/catalog/referential
   OpenAPI 3.1             {base_url}/openapi.json
+Demo bearer tokens (publisher, reviewer), in another terminal:
+  make token ROLE=publisher{"" if port == 8000 else f" PORT={port}"}
+  make token ROLE=reviewer{"" if port == 8000 else f" PORT={port}"}
 Press Ctrl-C to stop.
 """, flush=True)
         return child.wait()
@@ -137,6 +145,7 @@ Press Ctrl-C to stop.
                 child.kill()
                 child.wait()
         dynamodb.stop()
+        key_file.unlink(missing_ok=True)
         print("Stopped the API and the embedded DynamoDB.", flush=True)
 
 

@@ -203,7 +203,7 @@ def test_wrong_role_and_other_organisation_are_403(client, listing, submitted, p
     bearer(mint("publisher", SANDBOX_SIRET, audience="https://another-api")),       # wrong audience
     bearer(mint("publisher", SANDBOX_SIRET, issuer="https://evil.example")),        # untrusted issuer
     bearer(mint("publisher", SANDBOX_SIRET, key=ec.generate_private_key(ec.SECP256R1()))),  # forged
-    bearer(mint("publisher", SANDBOX_SIRET, key="shared-secret", algorithm="HS256")),  # alg confusion
+    bearer(mint("publisher", SANDBOX_SIRET, key="a-shared-secret-that-is-long-enough-for-hs256", algorithm="HS256")),  # alg confusion
     bearer(mint("publisher")),                                                        # no SIRET
     bearer(mint("admin")),                                                            # unknown role
 ])

@@ -105,16 +105,19 @@ def run_prechecks(document: Any, referential: Referential, today: date,
                   organisation_siret: str) -> List[Failure]:
     """All failures at once; an empty list means the listing can go to the commission."""
     failures = schema_failures(document, referential, complete=True)
-    failures += organisation_failures(document, organisation_siret) if isinstance(document, dict) else []
-    if failures:
-        return failures  # the rules below read fields the schema guarantees
-    failures += _identity_failures(document, referential)
-    failures += _evidence_failures(document, referential, today)
-    failures += _exchange_failures(document, referential)
+    if not isinstance(document, dict):
+        return failures
+    failures += organisation_failures(document, organisation_siret)
+    for rules in (_identity_failures, _evidence_failures, _exchange_failures):
+        try:
+            found = rules(document, referential, today)
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+            continue  # a section the schema already reported as malformed
+        failures += [f for f in found if f not in failures]
     return failures
 
 
-def _identity_failures(document, referential) -> List[Failure]:
+def _identity_failures(document, referential, today: date) -> List[Failure]:
     failures = []
     if not siret_is_valid(document["publisher"]["siret"]):
         failures.append({"pointer": "/publisher/siret", "criterion": None,
@@ -156,7 +159,7 @@ def _evidence_failures(document, referential, today: date) -> List[Failure]:
     return failures
 
 
-def _exchange_failures(document, referential) -> List[Failure]:
+def _exchange_failures(document, referential, today: date) -> List[Failure]:
     failures = []
     seen = set()
     for index, item in enumerate(document["scopes"]):

@@ -77,3 +77,19 @@ def test_drafts_may_be_incomplete_but_not_wrong(listing, referential):
                                           ("35600000000007", False), ("1234567890123", False)])
 def test_siret_checksum(siret, valid):
     assert siret_is_valid(siret) is valid
+
+
+def test_the_readme_walkthrough_files_say_what_the_readme_says(referential):
+    import json
+    folder = referential.directory / "demo" / "walkthrough"
+    good = json.loads((folder / "listing.json").read_text(encoding="utf-8"))
+    flawed = json.loads((folder / "listing-with-problems.json").read_text(encoding="utf-8"))
+    assert run_prechecks(good, referential, TODAY, OTHER_SIRET) == []
+    criteria = {f["criterion"] for f in run_prechecks(flawed, referential, TODAY, OTHER_SIRET)}
+    assert criteria == {"ETH-05", "SEC-01", "ETH-01", "INT-02"}
+
+
+@pytest.mark.parametrize("garbage", [[], "text", {"ecoscore": {"journey": [{"energy_mwh": "abc"}]}},
+                                     {"evidence": "none", "scopes": 3, "third_parties": [None]}])
+def test_garbage_gives_failures_not_a_crash(referential, garbage):
+    assert run_prechecks(garbage, referential, TODAY, SANDBOX_SIRET)

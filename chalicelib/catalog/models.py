@@ -1,6 +1,7 @@
 """PynamoDB models of the Apps table and of the catalogue index, and the queries they serve."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 
@@ -15,6 +16,13 @@ from pynamodb.models import Model
 from chalicelib.config import settings
 
 HEAD_VERSION = 0  # the version number under which an app's head item lives
+# What an app id (also its OAuth client_id) looks like; anything else cannot be a key of ours,
+# and must not reach DynamoDB, which would refuse an empty or oversized key with an error.
+_APP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
+def is_app_id(value: str) -> bool:
+    return bool(_APP_ID.match(value or ""))
 
 
 class ByPublisher(GlobalSecondaryIndex):

@@ -12,7 +12,7 @@ from chalicelib.catalog import query as catalog_query
 from chalicelib.catalog.compliance import compliance_summary, track_of
 from chalicelib.catalog.ecoscore import compute_ecoscore
 from chalicelib.catalog.models import (HEAD_VERSION, AppHead, AppItem, CatalogEntry,
-                                       ListingVersion, transaction_connection)
+                                       ListingVersion, is_app_id, transaction_connection)
 from chalicelib.catalog.referential import Referential
 from chalicelib.errors import NotFound
 
@@ -209,6 +209,8 @@ class CatalogService:
 
     def get_app(self, app_id: str) -> Dict[str, Any]:
         """The public listing of a published app, or NotFound."""
+        if not is_app_id(app_id):
+            raise NotFound(f"No published app '{app_id[:100]}' in the catalogue.")
         try:
             head = AppHead.get(app_id, HEAD_VERSION)
         except DoesNotExist:

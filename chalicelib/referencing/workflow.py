@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import (HEAD_VERSION, AppHead, AppItem, CatalogEntry, ListingVersion,
-                                       transaction_connection)
+                                       is_app_id, transaction_connection)
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.identity.service import Principal
 
@@ -51,6 +51,8 @@ class AppRecord:
 
 def load_app(app_id: str) -> AppRecord:
     """One Query over the app's partition: its head and every version."""
+    if not is_app_id(app_id):
+        raise NotFound(f"No app '{app_id[:100]}'.")
     head, versions = None, []
     for item in AppItem.query(app_id, scan_index_forward=False):
         if isinstance(item, AppHead):
@@ -63,6 +65,8 @@ def load_app(app_id: str) -> AppRecord:
 
 
 def load_head(app_id: str) -> AppHead:
+    if not is_app_id(app_id):
+        raise NotFound(f"No app '{app_id[:100]}'.")
     try:
         return AppHead.get(app_id, HEAD_VERSION)
     except DoesNotExist:

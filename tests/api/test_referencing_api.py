@@ -183,6 +183,14 @@ def test_unknown_app_is_404(client, publisher_token, reviewer_token):
     assert client.get("/publisher/apps/demo-sandbox/versions/9", headers=bearer(publisher_token)).status_code == 404
 
 
+@pytest.mark.parametrize("app_id", ["Not An Id", "x" * 3000, "%20", "-leading-dash"])
+def test_ids_that_cannot_exist_are_404_not_500(client, app_id, publisher_token, reviewer_token):
+    assert client.get(f"/publisher/apps/{app_id}", headers=bearer(publisher_token)).status_code == 404
+    assert client.get(f"/catalog/apps/{app_id}").status_code == 404
+    assert post(client, f"/review/apps/{app_id}/suspend", {"reason": "test"}, reviewer_token).status_code == 404
+    assert post(client, f"/publisher/apps/{app_id}/versions/1/submit", {}, publisher_token).status_code == 404
+
+
 def test_wrong_role_and_other_organisation_are_403(client, listing, submitted, publisher_token,
                                                    other_publisher_token, reviewer_token):
     assert client.get("/review/queue", headers=bearer(publisher_token)).status_code == 403

@@ -86,7 +86,7 @@ def test_the_readme_walkthrough_files_say_what_the_readme_says(referential):
     flawed = json.loads((folder / "listing-with-problems.json").read_text(encoding="utf-8"))
     assert run_prechecks(good, referential, TODAY, OTHER_SIRET) == []
     criteria = {f["criterion"] for f in run_prechecks(flawed, referential, TODAY, OTHER_SIRET)}
-    assert criteria == {"ETH-05", "SEC-01", "ETH-01", "INT-02"}
+    assert criteria == {"ETH-05", "SEC-01", "ETH-01"}
 
 
 @pytest.mark.parametrize("garbage", [[], "text", {"ecoscore": {"journey": [{"energy_mwh": "abc"}]}},

@@ -37,17 +37,18 @@ OPINIONS = {
 }
 
 
-def next_version_state(state: str, action: str) -> str:
-    allowed, target = VERSION_TRANSITIONS[action]
-    if state not in allowed:
-        raise Conflict(f"Cannot {action.replace('_', ' ')} a version that is {state.replace('_', ' ')}.",
-                       [{"state": state, "allowed_from": sorted(allowed)}])
+def _transition(transitions: Dict[str, Tuple[FrozenSet[str], str]], current: str, action: str,
+                what: str) -> str:
+    allowed, target = transitions[action]
+    if current not in allowed:
+        raise Conflict(f"Cannot {action.replace('_', ' ')} {what} that is {current.replace('_', ' ')}.",
+                       [{"current": current, "allowed_from": sorted(allowed)}])
     return target
+
+
+def next_version_state(state: str, action: str) -> str:
+    return _transition(VERSION_TRANSITIONS, state, action, "a version")
 
 
 def next_app_status(status: str, action: str) -> str:
-    allowed, target = APP_TRANSITIONS[action]
-    if status not in allowed:
-        raise Conflict(f"Cannot {action} an app that is {status}.",
-                       [{"status": status, "allowed_from": sorted(allowed)}])
-    return target
+    return _transition(APP_TRANSITIONS, status, action, "an app")

@@ -8,6 +8,9 @@ from chalicelib.catalog.referential import load_referential
 from chalicelib.catalog.service import CatalogService, utc_now
 from chalicelib.config import settings
 from chalicelib.identity.service import identity_service_for
+from chalicelib.oauth import openapi as oauth_openapi
+from chalicelib.oauth import routes as oauth_routes
+from chalicelib.oauth.keys import token_keys_for
 from chalicelib.referencing import openapi as referencing_openapi
 from chalicelib.referencing import routes as referencing_routes
 from chalicelib.referencing.publisher_service import PublisherService
@@ -21,8 +24,10 @@ identity_service = identity_service_for(settings)
 catalog_service = CatalogService(referential, utc_now)
 publisher_service = PublisherService(referential, utc_now)
 review_service = ReviewService(referential, catalog_service, utc_now)
+token_keys = token_keys_for(settings)
 
 app.register_blueprint(catalog_routes.create_blueprint(catalog_service))
 app.register_blueprint(referencing_routes.create_blueprint(identity_service, publisher_service, review_service))
+app.register_blueprint(oauth_routes.create_blueprint(token_keys))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
-                                                [catalog_openapi, referencing_openapi]))
+                                                [catalog_openapi, referencing_openapi, oauth_openapi]))

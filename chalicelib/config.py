@@ -33,6 +33,11 @@ class Settings:
     trusted_issuers: List[Dict[str, Any]] = field(default_factory=list)
     # Private key of the demo issuer, made by `make run`; trusted in the local stage only.
     demo_issuer_key_file: Optional[Path] = None
+    # The broker's token-signing key: a KMS key in AWS, else a PEM file made at run time; and the
+    # public JWKs of previous keys, published until the tokens they signed have expired.
+    signing_key_id: Optional[str] = None
+    signing_key_file: Optional[Path] = None
+    previous_signing_keys: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_local(self) -> bool:
@@ -64,6 +69,9 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         api_audience=env.get("API_AUDIENCE", public_base_url),
         trusted_issuers=json.loads(env.get("TRUSTED_ISSUERS") or "[]"),
         demo_issuer_key_file=Path(env["DEMO_ISSUER_KEY_FILE"]) if env.get("DEMO_ISSUER_KEY_FILE") else None,
+        signing_key_id=env.get("SIGNING_KEY_ID") or None,
+        signing_key_file=Path(env["SIGNING_KEY_FILE"]) if env.get("SIGNING_KEY_FILE") else None,
+        previous_signing_keys=json.loads(env.get("PREVIOUS_SIGNING_KEYS") or "[]"),
     )
 
 

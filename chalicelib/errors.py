@@ -65,6 +65,10 @@ class ValidationFailed(DomainError):
     status, code = 422, "validation_failed"
 
 
+class ServiceUnavailable(DomainError):
+    status, code, oauth_error = 503, "unavailable", "temporarily_unavailable"
+
+
 class InternalError(DomainError):
     status, code, oauth_error = 500, "internal_error", "server_error"
 
@@ -72,7 +76,7 @@ class InternalError(DomainError):
 # FHIR R4 issue-type codes (http://hl7.org/fhir/valueset-issue-type.html) by HTTP status.
 _FHIR_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
                      405: "not-supported", 409: "conflict", 412: "conflict", 413: "too-costly",
-                     415: "not-supported", 422: "processing", 500: "exception"}
+                     415: "not-supported", 422: "processing", 500: "exception", 503: "transient"}
 
 
 def flavour_of(path: str) -> str:

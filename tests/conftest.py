@@ -4,6 +4,9 @@ import os
 import time
 import uuid
 
+import tempfile
+from pathlib import Path
+
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -24,14 +27,20 @@ os.environ.update({
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-3",
     "POWERTOOLS_LOG_DEDUPLICATION_DISABLED": "1",
+    # The broker's signing key for this session, made now like `make run` makes its own.
+    "SIGNING_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "signing-key.pem"),
     "TRUSTED_ISSUERS": json.dumps([{"issuer": TEST_ISSUER, "audience": TEST_AUDIENCE,
                                     "algorithms": ["ES256"], "jwks": {"keys": [_TEST_JWK]}}]),
 })
 for name in ("DYNAMODB_ENDPOINT", "AWS_PROFILE", "CATALOG_DIR", "APPS_TABLE", "CATALOG_TABLE",
-             "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE"):
+             "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE", "SIGNING_KEY_ID", "PREVIOUS_SIGNING_KEYS"):
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402
+
+from chalicelib.oauth.keys import LocalSigningKey  # noqa: E402
+
+LocalSigningKey.create(Path(os.environ["SIGNING_KEY_FILE"]))
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.catalog.demo import seed_demo_catalog  # noqa: E402

@@ -78,6 +78,7 @@ def main() -> int:
     os.environ.update({
         "STAGE": "local",
         "DEMO_ISSUER_KEY_FILE": str(key_file),
+        "SIGNING_KEY_FILE": str(key_file.with_name("signing-key.pem")),
         "DYNAMODB_ENDPOINT": f"http://{HOST}:{dynamodb_port}",
         "PUBLIC_BASE_URL": base_url,
         # moto accepts any credentials; these keep botocore from looking for real ones.
@@ -104,7 +105,10 @@ def main() -> int:
 
         from chalicelib.identity.demo import create_key_file
 
+        from chalicelib.oauth.keys import LocalSigningKey
+
         create_key_file(key_file)  # a new demo issuer key at every start; never committed
+        LocalSigningKey.create(key_file.with_name("signing-key.pem"))  # the broker's own key
         ensure_tables()
         apps = seed_demo_catalog(CatalogService(load_referential()))
         print(f"Embedded DynamoDB (moto) on {HOST}:{dynamodb_port}: tables created, "
@@ -146,6 +150,7 @@ Press Ctrl-C to stop.
                 child.wait()
         dynamodb.stop()
         key_file.unlink(missing_ok=True)
+        key_file.with_name("signing-key.pem").unlink(missing_ok=True)
         print("Stopped the API and the embedded DynamoDB.", flush=True)
 
 

@@ -102,3 +102,4 @@ def test_the_referential_and_the_listing_schema_are_public(client):
 def test_catalogue_is_readable_cross_origin(client):
     response = client.get("/catalog/apps", headers={"Origin": "https://app.example.org"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+

@@ -24,6 +24,8 @@ class Settings:
     dynamodb_endpoint: Optional[str]
     apps_table: str
     catalog_table: str
+    consents_table: str
+    grants_table: str
     public_base_url: str
     catalog_dir: Path
     log_level: str
@@ -42,6 +44,11 @@ class Settings:
     @property
     def is_local(self) -> bool:
         return self.stage == "local"
+
+    @property
+    def demo_sign_in(self) -> bool:
+        """The demo identity picker and `login_hint` sign-in: local runs and tests, never deployed."""
+        return self.stage in ("local", "test")
 
     @property
     def issuer(self) -> str:
@@ -63,6 +70,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
         apps_table=env.get("APPS_TABLE", f"{prefix}apps"),
         catalog_table=env.get("CATALOG_TABLE", f"{prefix}catalog"),
+        consents_table=env.get("CONSENTS_TABLE", f"{prefix}consents"),
+        grants_table=env.get("GRANTS_TABLE", f"{prefix}grants"),
         public_base_url=public_base_url,
         catalog_dir=Path(env["CATALOG_DIR"]) if env.get("CATALOG_DIR") else _default_catalog_dir(),
         log_level=env.get("LOG_LEVEL", "INFO"),

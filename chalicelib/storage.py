@@ -6,8 +6,10 @@ from typing import Iterable, Tuple, Type
 from pynamodb.models import Model
 
 from chalicelib.catalog.models import ALL_MODELS as CATALOG_MODELS
+from chalicelib.consent.models import ALL_MODELS as CONSENT_MODELS
+from chalicelib.oauth.models import ALL_MODELS as OAUTH_MODELS
 
-MODELS: Tuple[Type[Model], ...] = (*CATALOG_MODELS,)
+MODELS: Tuple[Type[Model], ...] = (*CATALOG_MODELS, *CONSENT_MODELS, *OAUTH_MODELS)
 
 
 def ensure_tables(models: Iterable[Type[Model]] = MODELS) -> None:

@@ -13,14 +13,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 # A test identity provider, trusted through the same TRUSTED_ISSUERS setting as ProConnect in
 # production; its key exists only for this test session.
 TEST_ISSUER = "https://proconnect.test"
-TEST_AUDIENCE = "http://testserver"
+TEST_AUDIENCE = "https://testserver"
 _TEST_KEY = ec.generate_private_key(ec.SECP256R1())
 _TEST_JWK = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(_TEST_KEY.public_key())), "kid": "test-1"}
 
 os.environ.update({
     "STAGE": "test",
     "TABLE_PREFIX": "mes-test-",
-    "PUBLIC_BASE_URL": "http://testserver",
+    "PUBLIC_BASE_URL": "https://testserver",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SECURITY_TOKEN": "testing",

@@ -5,8 +5,8 @@ import re
 from datetime import datetime
 from functools import lru_cache
 
-from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAttribute,
-                                 TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
+from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, ListAttribute,
+                                 NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.connection import Connection
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
@@ -77,6 +77,8 @@ class AppHead(AppItem, discriminator="head"):
     publisher_siret = UnicodeAttribute()
     client_id = UnicodeAttribute()
     client_secret_hash = UnicodeAttribute(null=True)  # confidential clients with a secret
+    client = JSONAttribute(null=True)  # the live version's client section (type, jwks or jwks_uri)
+    redirect_uris = ListAttribute(of=UnicodeAttribute, null=True)  # of the live version, exact strings
     approved_scopes = UnicodeSetAttribute(null=True)
     referenced_from = UTCDateTimeAttribute(null=True)
     referenced_until = UTCDateTimeAttribute(null=True)

@@ -141,6 +141,7 @@ class CatalogService:
         entries = self._entries(public, until)
         stale = set(head.facets or ()) - {entry.facet for entry in entries}
         head.status, head.live_version, head.public = "published", version, public
+        head.client, head.redirect_uris = dict(listing["client"]), list(listing["redirect_uris"])
         head.approved_scopes = set(outcome.approved_scopes) or None
         head.referenced_from, head.referenced_until = start, until
         head.facets = {entry.facet for entry in entries}

@@ -1,7 +1,32 @@
 """OpenAPI 3.1 description of the authorization server's endpoints."""
 from __future__ import annotations
 
+_OAUTH_ERROR = {"description": "RFC 6749 error", "content": {"application/json": {"schema": {
+    "type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"}, "error_description": {"type": "string"}}}}}}
+_FORM_BODY = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "required": ["grant_type"], "properties": {
+        "grant_type": {"const": "authorization_code"}, "code": {"type": "string"},
+        "redirect_uri": {"type": "string"}, "client_id": {"type": "string"},
+        "code_verifier": {"type": "string"}}}}}}
+_DISCOVERY = {"type": "object", "required": ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"],
+              "properties": {"issuer": {"type": "string"}, "authorization_endpoint": {"type": "string"},
+                             "token_endpoint": {"type": "string"}, "jwks_uri": {"type": "string"},
+                             "capabilities": {"type": "array", "items": {"type": "string"}}}}
+
 PATHS = {
+    "/oauth/token": {"post": {
+        "operationId": "token", "tags": ["oauth"], "summary": "Token endpoint (RFC 6749, PKCE RFC 7636)",
+        "requestBody": _FORM_BODY,
+        "responses": {"200": {"description": "Access token", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/TokenResponse"}}}},
+            "400": _OAUTH_ERROR, "401": _OAUTH_ERROR, "415": _OAUTH_ERROR}}},
+    "/fhir/.well-known/smart-configuration": {"get": {
+        "operationId": "smartConfiguration", "tags": ["oauth"], "summary": "SMART App Launch configuration",
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _DISCOVERY}}}}}},
+    "/.well-known/oauth-authorization-server": {"get": {
+        "operationId": "authorizationServerMetadata", "tags": ["oauth"], "summary": "RFC 8414 metadata",
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _DISCOVERY}}}}}},
     "/oauth/jwks": {"get": {
         "operationId": "getJwks", "tags": ["oauth"], "summary": "Public keys of the broker's tokens",
         "responses": {
@@ -12,6 +37,13 @@ PATHS = {
 }
 
 SCHEMAS = {
+    "TokenResponse": {"type": "object", "required": ["access_token", "token_type", "expires_in", "scope"],
+                      "properties": {"access_token": {"type": "string", "description": "JWT (ES256), 10 minutes"},
+                                     "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"},
+                                     "scope": {"type": "string", "description": "what was granted"},
+                                     "patient": {"type": "string", "description": "pairwise patient id"},
+                                     "access_grant_expiration": {"type": "integer",
+                                                                 "description": "when the consent ends (epoch s)"}}},
     "JwkSet": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {
         "type": "object", "required": ["kty", "kid", "alg", "use"], "properties": {
             "kty": {"const": "EC"}, "crv": {"const": "P-256"}, "x": {"type": "string"}, "y": {"type": "string"},

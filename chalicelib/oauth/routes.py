@@ -1,27 +1,79 @@
-"""HTTP routes of the authorization server (so far: its published keys)."""
+"""HTTP routes of the authorization server: discovery, keys, authorization and token endpoints."""
 from __future__ import annotations
 
 from typing import Optional
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
+from chalicelib import web
+from chalicelib.catalog.referential import Referential
 from chalicelib.edge import Routes
 from chalicelib.errors import ServiceUnavailable
+from chalicelib.oauth.authorize import AuthorizeFlow
+from chalicelib.oauth.discovery import authorization_server_metadata, smart_configuration
 from chalicelib.oauth.keys import TokenKeys
+from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 from chalicelib.responses import json_response
 
+_FORM = ["application/x-www-form-urlencoded"]
+_DISCOVERY_CACHE = {"Cache-Control": "public, max-age=300"}
 
-def create_blueprint(keys: Optional[TokenKeys]) -> Blueprint:
+
+def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], flow: Optional[AuthorizeFlow],
+                     referential: Referential, issuer: str, secure_cookies: bool) -> Blueprint:
     blueprint = Blueprint(__name__)
     routes = Routes(blueprint)
+
+    def ready() -> None:
+        if keys is None or server is None or flow is None:
+            raise ServiceUnavailable("No signing key is configured (SIGNING_KEY_ID or SIGNING_KEY_FILE).")
 
     @routes.route("/oauth/jwks", methods=["GET"], cors=True)
     def jwks():
         """The public keys that verify the broker's tokens: the current key, and previous keys until
         the tokens they signed have expired (RFC 7517)."""
-        if keys is None:
-            raise ServiceUnavailable("No signing key is configured (SIGNING_KEY_ID or SIGNING_KEY_FILE).")
-        return json_response(keys.jwks(), headers={"Cache-Control": "public, max-age=300"},
-                             content_type="application/jwk-set+json")
+        ready()
+        return json_response(keys.jwks(), headers=_DISCOVERY_CACHE, content_type="application/jwk-set+json")
+
+    @routes.route("/fhir/.well-known/smart-configuration", methods=["GET"], cors=True)
+    def smart_config():
+        """SMART App Launch 2.x configuration: endpoints, scopes and capabilities."""
+        return json_response(smart_configuration(issuer, referential), headers=_DISCOVERY_CACHE)
+
+    @routes.route("/.well-known/oauth-authorization-server", methods=["GET"], cors=True)
+    def oauth_metadata():
+        """OAuth 2.0 authorization server metadata (RFC 8414)."""
+        return json_response(authorization_server_metadata(issuer, referential), headers=_DISCOVERY_CACHE)
+
+    def authorize() -> Response:
+        ready()
+        request = routes.request
+        outcome = flow.handle(request, web.cookie_value(request.headers.get("cookie")))
+        headers = {}
+        if outcome.session_id:
+            headers["Set-Cookie"] = web.session_cookie(outcome.session_id, secure_cookies)
+        if outcome.redirect:
+            return Response(body="", status_code=302, headers={
+                **headers, "Location": outcome.redirect, "Cache-Control": "no-store"})
+        return web.page(outcome.template, outcome.context, outcome.status, outcome.form_targets, headers)
+
+    @routes.route("/oauth/authorize", methods=["GET"])
+    def authorize_get():
+        """The authorization endpoint (SMART App Launch, OAuth 2 code flow with PKCE S256): signs
+        the citizen in, shows the consent page, then redirects to the app with a one-time code."""
+        return authorize()
+
+    @routes.route("/oauth/authorize", methods=["POST"], content_types=_FORM)
+    def authorize_post():
+        """The same, with parameters in a form (authorize-post); also receives the sign-in and
+        consent forms."""
+        return authorize()
+
+    @routes.route("/oauth/token", methods=["POST"], content_types=_FORM, cors=True)
+    def token():
+        """The token endpoint: exchanges a code and its PKCE verifier for an access token (JWT)."""
+        ready()
+        status, body, headers = server.create_token_response(ChaliceOAuth2Request(routes.request, issuer))
+        return json_response(body, status, {**headers, "Cache-Control": "no-store", "Pragma": "no-cache"})
 
     return blueprint

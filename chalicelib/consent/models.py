@@ -1,0 +1,60 @@
+"""PynamoDB models of the Consents table: one consent per (citizen, app), and its history."""
+from __future__ import annotations
+
+from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute,
+                                 UTCDateTimeAttribute)
+from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+class ActiveByApp(GlobalSecondaryIndex):
+    """Active consents of an app (for cascades): only active consents carry active_app_id."""
+
+    class Meta:
+        index_name = "active-by-app"
+        projection = AllProjection()
+
+    active_app_id = UnicodeAttribute(hash_key=True)
+    patient_id = UnicodeAttribute(range_key=True)
+
+
+class ConsentItem(Model):
+    """Consents table: one partition per citizen; `app_id` is a consent, `app_id#time` an event."""
+
+    class Meta:
+        table_name = settings.consents_table
+        region = settings.region
+        host = settings.dynamodb_endpoint
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    patient_id = UnicodeAttribute(hash_key=True)  # the citizen's internal id, never shown to apps
+    item_key = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+
+    active_by_app = ActiveByApp()
+
+
+class Consent(ConsentItem, discriminator="consent"):
+    app_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # active | revoked | expired
+    active_app_id = UnicodeAttribute(null=True)
+    scopes = JSONAttribute()  # granted data scopes (SMART v2) and context scopes
+    pairwise_id = UnicodeAttribute()  # the patient id this app sees: random, stable, app-specific
+    generation = NumberAttribute(default=1)  # a new grant or a revocation moves it on
+    granted_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+    receipt = JSONAttribute()  # what was granted, to whom, for which purpose, from when, until when
+
+
+class ConsentEvent(ConsentItem, discriminator="event"):
+    app_id = UnicodeAttribute()
+    action = UnicodeAttribute()  # granted | revoked
+    at = UTCDateTimeAttribute()
+    detail = JSONAttribute(null=True)
+
+
+ALL_MODELS = (ConsentItem,)

@@ -1,0 +1,93 @@
+"""Consents: what a citizen granted to an app, for how long, and its history."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.catalog.models import AppHead, transaction_connection
+from chalicelib.consent.models import Consent, ConsentEvent
+from chalicelib.errors import Conflict
+
+Clock = Callable[[], datetime]
+# The durations a citizen may choose, in days; capped by the app's referencing period.
+DURATIONS = {"30": 30, "90": 90, "180": 180, "365": 365}
+DEFAULT_DURATION = "365"
+
+
+class ConsentService:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def find(self, patient_id: str, app_id: str) -> Optional[Consent]:
+        try:
+            return Consent.get(patient_id, app_id)
+        except DoesNotExist:
+            return None
+
+    def active(self, patient_id: str, app_id: str) -> Optional[Consent]:
+        consent = self.find(patient_id, app_id)
+        if consent and consent.status == "active" and consent.expires_at > self.clock():
+            return consent
+        return None
+
+    @staticmethod
+    def covers(consent: Optional[Consent], data_scopes: Iterable[str], context: Iterable[str]) -> bool:
+        """Whether an active consent already includes everything asked (then no page is shown)."""
+        if consent is None:
+            return False
+        return set(data_scopes) <= set(consent.scopes["data"]) and set(context) <= set(consent.scopes["context"])
+
+    def grant(self, patient_id: str, head: AppHead, data_scopes: List[str], context: List[str],
+              duration_days: int) -> Consent:
+        """Record the citizen's choice; the patient id the app sees stays the same across grants."""
+        now = self.clock()
+        previous = self.find(patient_id, head.app_id)
+        until = min(now + timedelta(days=duration_days), head.referenced_until)
+        consent = Consent(
+            patient_id, head.app_id, app_id=head.app_id, status="active", active_app_id=head.app_id,
+            scopes={"data": data_scopes, "context": sorted(context)},
+            pairwise_id=previous.pairwise_id if previous else secrets.token_hex(16),
+            generation=(previous.generation + 1) if previous else 1,
+            granted_at=now, expires_at=until,
+            receipt=self._receipt(head, data_scopes, context, now, until))
+        event = ConsentEvent(patient_id, f"{head.app_id}#{now.isoformat()}", app_id=head.app_id,
+                             action="granted", at=now,
+                             detail={"scopes": data_scopes, "context": sorted(context), "until": until.isoformat()})
+        condition = (Consent.item_key.does_not_exist() if previous is None
+                     else Consent.generation == previous.generation)
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.save(consent, condition=condition)
+                transaction.save(event)
+        except TransactWriteError:
+            raise Conflict("This consent changed at the same time; try again.") from None
+        return consent
+
+    @staticmethod
+    def _receipt(head: AppHead, data_scopes, context, now: datetime, until: datetime) -> Dict[str, Any]:
+        granted = []
+        for scope in data_scopes:
+            entry = approved_entry(head.public["data_access"], scope)
+            granted.append({"scope": scope, "label": entry["label"] if entry else None,
+                            "purpose": entry["purpose"] if entry else None,
+                            "justification": entry["justification"] if entry else None})
+        return {"app": {"app_id": head.app_id, "name": head.public["name"],
+                        "publisher": head.public["publisher"]},
+                "granted": granted, "context": sorted(context),
+                "from": now.isoformat(), "until": until.isoformat()}
+
+
+def approved_entry(data_access: List[Dict[str, Any]], scope: str) -> Optional[Dict[str, Any]]:
+    """The approved listing entry (label, purpose) a granted scope comes under: same resource, and
+    a writing entry for a scope that writes."""
+    resource, _, permissions = scope.split("?")[0].partition("/")[2].partition(".")
+    writes = bool(set(permissions) & set("cud"))
+    for entry in data_access:
+        entry_resource, _, entry_permissions = entry["scope"].partition("/")[2].partition(".")
+        if entry_resource == resource and bool(set(entry_permissions) & set("cud")) == writes:
+            return entry
+    return None

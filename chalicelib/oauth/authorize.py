@@ -1,0 +1,189 @@
+"""The authorization endpoint as a citizen meets it: sign-in, the consent page, the decision."""
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from chalice.app import Request
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.catalog.referential import Referential
+from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
+from chalicelib.oauth.models import SessionItem, grant_key
+from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
+from chalicelib.oauth.server import Authorization, BrokerServer, ChaliceOAuth2Request
+
+SESSION_LIFETIME = timedelta(minutes=30)
+GRANTABLE_CONTEXT = {"launch/patient"}
+# Authorization request parameters carried through the sign-in and consent forms.
+CARRIED = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
+           "code_challenge_method", "nonce", "prompt", "launch")
+DURATION_LABELS = {"30": "1 mois · 1 month", "90": "3 mois · 3 months", "180": "6 mois · 6 months",
+                   "365": "1 an · 1 year"}
+
+
+@dataclass
+class Outcome:
+    """What the route answers: a redirect, or a page; and the session cookie to set, if any."""
+
+    redirect: Optional[str] = None
+    template: Optional[str] = None
+    context: Dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+    form_targets: Tuple[str, ...] = ()
+    session_id: Optional[str] = None
+
+
+class AuthorizeFlow:
+    def __init__(self, server: BrokerServer, consents: ConsentService, referential: Referential,
+                 fhir_base_url: str, demo_logins: bool) -> None:
+        self.server, self.consents, self.referential = server, consents, referential
+        self.fhir_base_url, self.demo_logins = fhir_base_url, demo_logins
+
+    @property
+    def demo_patients(self) -> List[Dict[str, Any]]:
+        path = Path(self.referential.directory) / "demo" / "patients.json"
+        return json.loads(path.read_text(encoding="utf-8"))["patients"]
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def _session(self, session_id: Optional[str]) -> Tuple[str, SessionItem]:
+        now = self.server.clock()
+        if session_id and len(session_id) <= 100:
+            try:
+                session = SessionItem.get(grant_key("session", session_id))
+                if session.expires_at > now:
+                    return session_id, session
+            except DoesNotExist:
+                pass
+        session_id = secrets.token_urlsafe(32)
+        session = SessionItem(grant_key("session", session_id), csrf_token=secrets.token_urlsafe(32),
+                              created_at=now, expires_at=now + SESSION_LIFETIME)
+        session.save()
+        return session_id, session
+
+    # -- the flow -----------------------------------------------------------------------------
+
+    def handle(self, request: Request, session_id: Optional[str]) -> Outcome:
+        oauth_request = ChaliceOAuth2Request(request, self.server.issuer)
+        data = oauth_request.payload.data
+        try:
+            grant = self.server.get_consent_grant(oauth_request, end_user=None)
+        except OAuth2Error as error:
+            return self._error(error.error, error.description or "", error.redirect_uri, data.get("state"))
+        redirect_uri = data["redirect_uri"]
+        client = grant.request.client
+        try:
+            if not data.get("state"):
+                raise OAuth2Error("Send a 'state' to protect the flow.", error="invalid_request")
+            if (data.get("aud") or "").rstrip("/") != self.fhir_base_url:
+                raise OAuth2Error(f"'aud' must be this FHIR server: {self.fhir_base_url}.", error="invalid_request")
+            scopes = ScopeRequest.parse(data.get("scope"))
+            granted = scopes.granted_within(client.head.approved_scopes or ())
+            # Only what is built is granted; the token response's `scope` tells the client
+            # (RFC 6749 §3.3). openid/fhirUser and offline/online access come with their issue.
+            context = set(scopes.context) & GRANTABLE_CONTEXT
+        except InvalidScope as error:
+            return self._error("invalid_scope", error.message, redirect_uri, data.get("state"))
+        except OAuth2Error as error:
+            return self._error(error.error, error.description, redirect_uri, data.get("state"))
+
+        session_id, session = self._session(session_id)
+        form = oauth_request.form
+        if request.method == "POST" and not hmac.compare_digest(form.get("csrf_token", ""), session.csrf_token):
+            return self._error("invalid_request", "The form expired or did not come from this site; start again.",
+                               None, None, status=403, session_id=session_id)
+        login_hint = form.get("login_hint") or (oauth_request.args.get("login_hint") if self.demo_logins else None)
+        if login_hint and self.demo_logins and not form.get("decision"):
+            if login_hint not in {p["id"] for p in self.demo_patients}:
+                return self._page("login.html", data, session_id, session, client, status=400)
+            session.update(actions=[SessionItem.patient_id.set(login_hint)])
+        if not session.patient_id:
+            if not self.demo_logins:
+                return self._error("temporarily_unavailable", "Citizen sign-in is not configured.",
+                                   redirect_uri, data.get("state"), session_id=session_id)
+            return self._page("login.html", data, session_id, session, client)
+
+        decision = form.get("decision")
+        if decision == "deny":
+            return Outcome(redirect=add_params_to_uri(redirect_uri, [("error", "access_denied"),
+                                                                     ("state", data["state"])]),
+                           session_id=session_id)
+        if decision == "allow":
+            chosen = [scope for scope in granted if scope in set(oauth_request.scope_choices)]
+            if granted and not chosen:
+                return Outcome(redirect=add_params_to_uri(redirect_uri, [("error", "access_denied"),
+                                                                         ("state", data["state"])]),
+                               session_id=session_id)
+            duration = DURATIONS.get(form.get("duration", DEFAULT_DURATION), DURATIONS[DEFAULT_DURATION])
+            consent = self.consents.grant(session.patient_id, client.head, chosen, sorted(context), duration)
+            return self._issue(grant, consent, chosen, context, session_id)
+        active = self.consents.active(session.patient_id, client.head.app_id)
+        if data.get("prompt") != "consent" and self.consents.covers(active, granted, context):
+            return self._issue(grant, active, granted, context, session_id)
+        return self._consent_page(data, session_id, session, client, granted, context)
+
+    def _issue(self, grant, consent, data_scopes, context, session_id) -> Outcome:
+        grant.request.consented_scope = " ".join([*data_scopes, *sorted(context)])
+        grant.request.user = Authorization(consent.patient_id, consent.pairwise_id, consent.generation,
+                                           consent.expires_at)
+        status, _, headers = self.server.create_authorization_response(
+            grant.request, grant_user=grant.request.user, grant=grant)
+        return Outcome(redirect=headers["Location"], session_id=session_id)
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def _params(self, data: Dict[str, str]) -> List[Tuple[str, str]]:
+        return [("requested_scope" if name == "scope" else name, data[name]) for name in CARRIED if data.get(name)]
+
+    def _page(self, template, data, session_id, session, client, status=200, **context) -> Outcome:
+        return Outcome(template=template, status=status, session_id=session_id,
+                       form_targets=(_origin(data["redirect_uri"]),),
+                       context={"lang": "fr", "params": self._params(data), "csrf_token": session.csrf_token,
+                                "app_name": client.head.public["name"], "patients": self.demo_patients,
+                                "letters": self.referential.ecoscore_method["letters"], **context})
+
+    def _consent_page(self, data, session_id, session, client, granted, context) -> Outcome:
+        public = client.head.public
+        requested = [{**(approved_entry(public["data_access"], scope) or {"label": {"fr": scope, "en": scope}}),
+                      "scope": scope} for scope in granted]
+        patient = next((p for p in self.demo_patients if p["id"] == session.patient_id), None)
+        patient_name = f"{patient['given']} {patient['family']}" if patient else session.patient_id
+        return self._page("consent.html", data, session_id, session, client, app=public, requested=requested,
+                          offline="offline_access" in context, patient_name=patient_name,
+                          durations=[(value, DURATION_LABELS[value]) for value in DURATIONS],
+                          default_duration=DEFAULT_DURATION)
+
+    def _error(self, error: str, description: str, redirect_uri: Optional[str], state: Optional[str],
+               status: int = 400, session_id: Optional[str] = None) -> Outcome:
+        """Back to the app when its redirect URI is known to be registered; otherwise a page,
+        never a redirect to an unverified address."""
+        if redirect_uri:
+            params = [("error", error), ("error_description", description)]
+            if state:
+                params.append(("state", state))
+            return Outcome(redirect=add_params_to_uri(redirect_uri, params), session_id=session_id)
+        return Outcome(template="error.html", status=status, session_id=session_id,
+                       context={"lang": "fr", "error": error, "message_en": description,
+                                "message_fr": _FRENCH.get(error, "La demande de l'application est invalide."),
+                                "letters": []})
+
+
+_FRENCH = {
+    "invalid_client": "Cette application n'est pas référencée, ou elle est suspendue.",
+    "invalid_request": "La demande de l'application est incomplète ou invalide.",
+    "unsupported_response_type": "La demande de l'application est invalide.",
+}
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"

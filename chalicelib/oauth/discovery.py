@@ -1,0 +1,32 @@
+"""What the authorization server says about itself (SMART App Launch 2.x, RFC 8414): only the
+truth, so each capability is listed here when it is built."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from chalicelib.catalog.referential import Referential
+from chalicelib.oauth.scopes import CONTEXT_SCOPES
+
+CAPABILITIES = ["launch-standalone", "client-public", "client-confidential-symmetric",
+                "context-standalone-patient", "permission-patient", "permission-v1", "permission-v2",
+                "authorize-post"]
+
+
+def authorization_server_metadata(issuer: str, referential: Referential) -> Dict[str, Any]:
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "jwks_uri": f"{issuer}/oauth/jwks",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
+        "scopes_supported": sorted(CONTEXT_SCOPES - {"openid", "fhirUser", "offline_access", "online_access"})
+                            + sorted(referential.data_scopes),
+        "ui_locales_supported": ["fr", "en"],
+    }
+
+
+def smart_configuration(issuer: str, referential: Referential) -> Dict[str, Any]:
+    return {**authorization_server_metadata(issuer, referential), "capabilities": CAPABILITIES}

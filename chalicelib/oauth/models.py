@@ -1,0 +1,73 @@
+"""PynamoDB models of the Grants table: short-lived authorization state, keyed by a hash."""
+from __future__ import annotations
+
+import hashlib
+
+from pynamodb.attributes import (BooleanAttribute, DiscriminatorAttribute, NumberAttribute,
+                                 TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute)
+from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+def grant_key(kind: str, secret: str) -> str:
+    """Secrets (codes, session ids, refresh tokens) are never stored: only their SHA-256."""
+    return f"{kind}#{hashlib.sha256(secret.encode()).hexdigest()}"
+
+
+class GrantItem(Model):
+    class Meta:
+        table_name = settings.grants_table
+        region = settings.region
+        host = settings.dynamodb_endpoint
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    grant_key = UnicodeAttribute(hash_key=True)
+    kind = DiscriminatorAttribute()
+    expires_at = TTLAttribute()  # DynamoDB removes expired items; reads check the time too
+
+
+class SessionItem(GrantItem, discriminator="session"):
+    """A citizen's sign-in at the authorization server (cookie holds the random id only)."""
+
+    patient_id = UnicodeAttribute(null=True)
+    csrf_token = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class AuthorizationCodeItem(GrantItem, discriminator="code"):
+    """A one-time authorization code, bound to client, redirect URI, PKCE challenge and consent."""
+
+    client_id = UnicodeAttribute()
+    redirect_uri = UnicodeAttribute()
+    scope = UnicodeAttribute()
+    code_challenge = UnicodeAttribute()
+    code_challenge_method = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    consent_generation = NumberAttribute()
+    nonce = UnicodeAttribute(null=True)
+    auth_time = NumberAttribute()
+    used = BooleanAttribute(default=False)
+
+    # Authlib's AuthorizationCodeMixin
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self):
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return int(self.auth_time)
+
+    def get_code_challenge(self) -> str:
+        return self.code_challenge
+
+    def get_code_challenge_method(self) -> str:
+        return self.code_challenge_method
+
+
+ALL_MODELS = (GrantItem,)

@@ -1,0 +1,242 @@
+"""Authlib's OAuth 2 authorization server, adapted to Chalice requests and backed by our tables.
+
+Authlib does the protocol (authorization code, PKCE, client authentication, error semantics);
+this module supplies clients (published apps), codes (Grants table) and tokens (our JWTs)."""
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, List, Mapping, Optional
+from urllib.parse import parse_qs, urlencode
+
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+from authlib.oauth2.rfc7636 import CodeChallenge
+from chalice.app import Request
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
+from chalicelib.consent.service import ConsentService
+from chalicelib.oauth.keys import TokenKeys
+from chalicelib.oauth.models import AuthorizationCodeItem, grant_key
+from chalicelib.referencing.publisher_service import hash_client_secret
+
+Clock = Callable[[], datetime]
+ACCESS_TOKEN_LIFETIME = 600  # seconds: short, since consent is checked again at every FHIR call
+CODE_LIFETIME = 60
+
+
+class ChalicePayload(OAuth2Payload):
+    def __init__(self, values: Mapping[str, List[str]]) -> None:
+        self._values = values
+
+    @property
+    def data(self) -> Dict[str, str]:
+        return {key: values[0] for key, values in self._values.items() if values}
+
+    @property
+    def datalist(self):
+        return defaultdict(list, {key: list(values) for key, values in self._values.items()})
+
+
+class ChaliceOAuth2Request(OAuth2Request):
+    """A Chalice request as Authlib sees it: query and form parameters together.
+
+    The consent form names its checkboxes `scope` (one per scope, as SMART clients and tests
+    expect) and carries the original request's scope as `requested_scope`: here the latter is the
+    request's `scope` again, and the ticked boxes are `scope_choices`."""
+
+    def __init__(self, request: Request, base_url: str) -> None:
+        query: Dict[str, List[str]] = {}
+        for name in request.query_params or {}:
+            query[name] = list(request.query_params.getlist(name))
+        form: Dict[str, List[str]] = {}
+        content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
+            raw = request.raw_body or b""
+            form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+        self.scope_choices: List[str] = []
+        if "requested_scope" in form:
+            self.scope_choices = form.pop("scope", [])
+            form["scope"] = form.pop("requested_scope")
+        uri = base_url + request.path + ("?" + urlencode(query, doseq=True) if query else "")
+        super().__init__(request.method, uri, headers=dict(request.headers))
+        values = {**query, **{k: query.get(k, []) + v for k, v in form.items()}}
+        self.payload = ChalicePayload(values)
+        self._form = {k: v[0] for k, v in form.items() if v}
+        self._args = {k: v[0] for k, v in query.items() if v}
+
+    @property
+    def form(self) -> Dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> Dict[str, str]:
+        return self._args
+
+
+@dataclass
+class Client(ClientMixin):
+    """A published app as an OAuth client."""
+
+    head: AppHead
+
+    def get_client_id(self) -> str:
+        return self.head.app_id
+
+    def get_default_redirect_uri(self) -> Optional[str]:
+        return None  # a redirect_uri must always be sent, and match exactly
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return scope  # the SMART layer checks scopes against the approval (oauth/scopes.py)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in (self.head.redirect_uris or [])
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        stored = self.head.client_secret_hash
+        return bool(stored) and hmac.compare_digest(stored, hash_client_secret(client_secret))
+
+    @property
+    def client_type(self) -> str:
+        return (self.head.client or {}).get("type", "public")
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        allowed = {"public": "none", "confidential_secret": "client_secret_basic",
+                   "confidential_jwks": "private_key_jwt"}[self.client_type]
+        return method == allowed
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "authorization_code"
+
+
+class S256Only(CodeChallenge):
+    """PKCE is required of every client, with S256 only (plain would defeat it)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Only code_challenge_method=S256 is accepted.")
+        return super().validate_code_challenge(grant, redirect_uri)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """The citizen and consent behind a code or a token (Authlib's 'user')."""
+
+    patient_id: str
+    pairwise_id: str
+    consent_generation: int
+    consent_expires_at: datetime
+
+    def get_user_id(self) -> str:
+        return self.pairwise_id
+
+
+class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic"]
+    AUTHORIZATION_CODE_LENGTH = 48
+
+    def save_authorization_code(self, code: str, request) -> None:
+        """The code carries what the citizen consented to (set by the authorize flow), which may
+        be less than what the app asked."""
+        authorization: Authorization = request.user
+        data = request.payload.data
+        now = self.server.clock()
+        AuthorizationCodeItem(
+            grant_key("code", code), client_id=request.client.get_client_id(),
+            redirect_uri=data["redirect_uri"], scope=request.consented_scope,
+            code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
+            patient_id=authorization.patient_id, consent_generation=authorization.consent_generation,
+            nonce=data.get("nonce"), auth_time=int(now.timestamp()),
+            expires_at=now + timedelta(seconds=CODE_LIFETIME),
+        ).save(condition=AuthorizationCodeItem.grant_key.does_not_exist())
+
+    def query_authorization_code(self, code: str, client: Client) -> Optional[AuthorizationCodeItem]:
+        try:
+            item = AuthorizationCodeItem.get(grant_key("code", code))
+        except DoesNotExist:
+            return None
+        if item.client_id != client.get_client_id() or item.expires_at <= self.server.clock():
+            return None
+        if item.used:
+            return None  # a replayed code; what it produced dies with the consent generation
+        return item
+
+    def delete_authorization_code(self, item: AuthorizationCodeItem) -> None:
+        pass  # marked used before the token is made: see authenticate_user
+
+    def authenticate_user(self, item: AuthorizationCodeItem) -> Optional[Authorization]:
+        try:  # one use only, even under concurrent requests
+            item.update(actions=[AuthorizationCodeItem.used.set(True)],
+                        condition=AuthorizationCodeItem.used == False)  # noqa: E712
+        except UpdateError:
+            return None
+        return self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
+
+
+class BrokerServer(AuthorizationServer):
+    def __init__(self, keys: Optional[TokenKeys], issuer: str, fhir_base_url: str, clock: Clock,
+                 consents: ConsentService) -> None:
+        super().__init__()
+        self.keys, self.issuer, self.fhir_base_url, self.clock = keys, issuer, fhir_base_url, clock
+        self.consents = consents
+        self.register_grant(SmartAuthorizationCodeGrant, [S256Only(required=True)])
+        self.register_token_generator("default", self._generate_token)
+
+    def authorization_for(self, patient_id: str, app_id: str, generation: int) -> Optional[Authorization]:
+        """The consent behind a code, if it is still the one given: revoked or re-granted since, no."""
+        consent = self.consents.active(patient_id, app_id)
+        if consent is None or consent.generation != generation:
+            return None
+        return Authorization(patient_id, consent.pairwise_id, consent.generation, consent.expires_at)
+
+    def query_client(self, client_id: str) -> Optional[Client]:
+        """Only a published app, not suspended, withdrawn or lapsed, is a client."""
+        if not client_id or not is_app_id(client_id):
+            return None
+        try:
+            head = AppHead.get(client_id, HEAD_VERSION)
+        except DoesNotExist:
+            return None
+        if head.status != "published" or head.lapsed(self.clock()):
+            return None
+        return Client(head)
+
+    def save_token(self, token: Dict[str, Any], request) -> None:
+        pass  # access tokens are self-contained JWTs; nothing to store
+
+    def _generate_token(self, grant_type, client: Client, user: Authorization, scope: str,
+                        expires_in=None, include_refresh_token=False) -> Dict[str, Any]:
+        now = int(self.clock().timestamp())
+        claims = {"iss": self.issuer, "aud": self.fhir_base_url, "sub": user.pairwise_id,
+                  "patient": user.pairwise_id, "client_id": client.get_client_id(), "scope": scope,
+                  "jti": str(uuid.uuid4()), "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME}
+        return {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",
+                "expires_in": ACCESS_TOKEN_LIFETIME, "scope": scope, "patient": user.pairwise_id,
+                "access_grant_expiration": int(user.consent_expires_at.timestamp())}
+
+    def create_oauth2_request(self, request: Request) -> ChaliceOAuth2Request:
+        return request if isinstance(request, ChaliceOAuth2Request) else ChaliceOAuth2Request(request, self.issuer)
+
+    def create_json_request(self, request):
+        raise NotImplementedError("JSON requests are not used by this server")
+
+    def handle_response(self, status: int, body: Any, headers) -> tuple:
+        return status, body, dict(headers)
+
+    def send_signal(self, name, *args, **kwargs) -> None:
+        pass

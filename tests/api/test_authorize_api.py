@@ -1,0 +1,199 @@
+"""The SMART authorization code flow through the consent page, and the attacks it must refuse."""
+import base64
+import hashlib
+import secrets
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+import pytest
+
+SANDBOX = "demo-sandbox"
+REDIRECT = "http://127.0.0.1:9999/callback"
+FHIR = "https://testserver/fhir"
+
+
+class FormReader(HTMLParser):
+    """The fields a browser would submit: hidden inputs, ticked boxes, selected options."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields, self.checkboxes, self.buttons, self._select = [], [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden":
+            self.fields.append((attrs["name"], attrs.get("value", "")))
+        elif tag == "input" and attrs.get("type") in ("checkbox", "radio"):
+            self.checkboxes.append((attrs["name"], attrs["value"], "checked" in attrs))
+        elif tag == "button":
+            self.buttons.append((attrs.get("name"), attrs.get("value")))
+        elif tag == "select":
+            self._select = attrs["name"]
+        elif tag == "option" and "selected" in attrs and self._select:
+            self.fields.append((self._select, attrs["value"]))
+
+
+def read_form(html):
+    reader = FormReader()
+    reader.feed(html)
+    return reader
+
+
+def pkce():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def authorize_url(challenge, **overrides):
+    params = {"response_type": "code", "client_id": SANDBOX, "redirect_uri": REDIRECT,
+              "scope": "launch/patient patient/Observation.rs patient/DocumentReference.read",
+              "state": "st-123", "aud": FHIR, "code_challenge": challenge, "code_challenge_method": "S256",
+              **overrides}
+    return "/oauth/authorize?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+def cookie_of(response):
+    return response.headers["Set-Cookie"].split(";")[0]
+
+
+def consent(client, challenge, untick=(), decision="allow", **overrides):
+    page = client.get(authorize_url(challenge, login_hint="demo-alice", **overrides))
+    assert page.status_code == 200, page.body
+    form = read_form(page.body.decode())
+    fields = list(form.fields) + [(n, v) for n, v, checked in form.checkboxes if checked and v not in untick]
+    fields.append(("decision", decision))
+    return client.post("/oauth/authorize", body=urlencode(fields), headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)}), page
+
+
+def redirect_params(response):
+    assert response.status_code == 302, response.body
+    location = response.headers["Location"]
+    assert location.startswith(REDIRECT + "?")
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def exchange(client, code, verifier, **extra):
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": SANDBOX,
+            "code_verifier": verifier, **extra}
+    return client.post("/oauth/token", body=urlencode(form),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_a_citizen_consents_and_the_app_gets_a_scoped_token(client):
+    verifier, challenge = pkce()
+    response, page = consent(client, challenge, untick=("patient/DocumentReference.rs",))
+    html = page.body.decode()
+    assert "Bac à sable développeurs" in html and "Lire vos mesures de santé" in html
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert "HttpOnly" in page.headers["Set-Cookie"] and "SameSite=Lax" in page.headers["Set-Cookie"]
+    params = redirect_params(response)
+    assert params["state"] == "st-123" and params["code"]
+
+    token = exchange(client, params["code"], verifier)
+    assert token.status_code == 200, token.body
+    assert token.headers["Cache-Control"] == "no-store" and token.headers["Pragma"] == "no-cache"
+    body = token.json_body
+    assert body["token_type"] == "Bearer" and body["expires_in"] <= 900
+    assert body["scope"] == "patient/Observation.rs launch/patient"
+    jwks = client.get("/oauth/jwks").json_body
+    claims = jwt.decode(body["access_token"], jwt.PyJWK(jwks["keys"][0]).key, algorithms=["ES256"],
+                        audience=FHIR, issuer="https://testserver")
+    assert claims["patient"] == body["patient"] and claims["client_id"] == SANDBOX
+    assert claims["patient"] != "demo-alice", "apps see a pairwise id, never the internal one"
+    assert body["access_grant_expiration"] > claims["exp"]
+
+
+def test_a_code_works_once(client):
+    verifier, challenge = pkce()
+    code = redirect_params(consent(client, challenge)[0])["code"]
+    assert exchange(client, code, verifier).status_code == 200
+    replay = exchange(client, code, verifier)
+    assert replay.status_code == 400 and replay.json_body["error"] == "invalid_grant"
+
+
+def test_a_wrong_verifier_is_refused(client):
+    verifier, challenge = pkce()
+    code = redirect_params(consent(client, challenge)[0])["code"]
+    wrong = exchange(client, code, pkce()[0])
+    assert wrong.status_code == 400 and wrong.json_body["error"] in ("invalid_grant", "invalid_request")
+
+
+def test_deny_sends_access_denied(client):
+    response, _ = consent(client, pkce()[1], decision="deny")
+    assert redirect_params(response) == {"error": "access_denied", "state": "st-123"}
+
+
+def test_an_active_consent_skips_the_page_unless_prompt_consent(client):
+    verifier, challenge = pkce()
+    response, page = consent(client, challenge)
+    redirect_params(response)
+    again = client.get(authorize_url(challenge), headers={"Cookie": cookie_of(page)})
+    assert "code" in redirect_params(again)
+    forced = client.get(authorize_url(challenge, prompt="consent"), headers={"Cookie": cookie_of(page)})
+    assert forced.status_code == 200 and b'name="decision"' in forced.body
+
+
+def test_the_consent_form_needs_its_csrf_token(client):
+    _, challenge = pkce()
+    page = client.get(authorize_url(challenge, login_hint="demo-alice"))
+    form = read_form(page.body.decode())
+    fields = [(n, v) for n, v in form.fields if n != "csrf_token"] + [("decision", "allow")]
+    response = client.post("/oauth/authorize", body=urlencode(fields), headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)})
+    assert response.status_code == 403 and "Location" not in response.headers
+
+
+@pytest.mark.parametrize("overrides, error", [
+    ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
+    ({"code_challenge_method": "plain"}, "invalid_request"),
+    ({"scope": "patient/Immunization.rs"}, "invalid_scope"),
+    ({"scope": "patient/Observation.sr"}, "invalid_scope"),
+    ({"aud": "https://other.example/fhir"}, "invalid_request"),
+    ({"state": None}, "invalid_request"),
+])
+def test_bad_requests_go_back_to_the_app_with_an_oauth_error(client, overrides, error):
+    response = client.get(authorize_url(pkce()[1], **overrides))
+    params = redirect_params(response)
+    assert params["error"] == error and params["error_description"]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"redirect_uri": "https://evil.example/callback"},
+    {"redirect_uri": "http://127.0.0.1:9999/callback/../steal"},
+    {"client_id": "no-such-app"},
+    {"client_id": None},
+])
+def test_unknown_clients_and_unregistered_redirects_get_a_page_never_a_redirect(client, overrides):
+    response = client.get(authorize_url(pkce()[1], **overrides))
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert response.headers["Content-Type"].startswith("text/html")
+
+
+def test_a_suspended_app_cannot_start_an_authorization(client, reviewer_token):
+    import json
+    client.post(f"/review/apps/{SANDBOX}/suspend", body=json.dumps({"reason": "test de suspension"}),
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {reviewer_token}"})
+    response = client.get(authorize_url(pkce()[1]))
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_token_endpoint_errors_follow_rfc_6749(client):
+    assert exchange(client, "made-up-code", pkce()[0]).json_body["error"] == "invalid_grant"
+    response = client.post("/oauth/token", body=urlencode({"grant_type": "password", "username": "x"}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400 and response.json_body["error"] == "unsupported_grant_type"
+    as_json = client.post("/oauth/token", body="{}", headers={"Content-Type": "application/json"})
+    assert as_json.status_code == 415 and as_json.json_body["error"] == "invalid_request"
+
+
+def test_discovery_tells_what_is_supported(client):
+    smart = client.get("/fhir/.well-known/smart-configuration").json_body
+    assert smart["code_challenge_methods_supported"] == ["S256"]
+    assert smart["authorization_endpoint"] == "https://testserver/oauth/authorize"
+    assert "launch-standalone" in smart["capabilities"] and "permission-v2" in smart["capabilities"]
+    metadata = client.get("/.well-known/oauth-authorization-server").json_body
+    assert metadata["issuer"] == "https://testserver" and metadata["jwks_uri"].endswith("/oauth/jwks")

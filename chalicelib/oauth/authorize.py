@@ -22,7 +22,7 @@ from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.server import Authorization, BrokerServer, ChaliceOAuth2Request
 
 SESSION_LIFETIME = timedelta(minutes=30)
-GRANTABLE_CONTEXT = {"launch/patient"}
+GRANTABLE_CONTEXT = {"launch/patient", "offline_access"}
 # Authorization request parameters carried through the sign-in and consent forms.
 CARRIED = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
            "code_challenge_method", "nonce", "prompt", "launch")
@@ -89,8 +89,10 @@ class AuthorizeFlow:
             scopes = ScopeRequest.parse(data.get("scope"))
             granted = scopes.granted_within(client.head.approved_scopes or ())
             # Only what is built is granted; the token response's `scope` tells the client
-            # (RFC 6749 §3.3). openid/fhirUser and offline/online access come with their issue.
+            # (RFC 6749 §3.3). openid/fhirUser and online_access come with their issue.
             context = set(scopes.context) & GRANTABLE_CONTEXT
+            if "offline_access" in context and "offline_access" not in (client.head.approved_scopes or ()):
+                raise InvalidScope("offline_access was not approved for this app.")
         except InvalidScope as error:
             return self._error("invalid_scope", error.message, redirect_uri, data.get("state"))
         except OAuth2Error as error:

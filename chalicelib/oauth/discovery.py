@@ -9,7 +9,7 @@ from chalicelib.oauth.scopes import CONTEXT_SCOPES
 
 CAPABILITIES = ["launch-standalone", "client-public", "client-confidential-symmetric",
                 "context-standalone-patient", "permission-patient", "permission-v1", "permission-v2",
-                "authorize-post"]
+                "authorize-post", "permission-offline"]
 
 
 def authorization_server_metadata(issuer: str, referential: Referential) -> Dict[str, Any]:
@@ -19,10 +19,10 @@ def authorization_server_metadata(issuer: str, referential: Referential) -> Dict
         "token_endpoint": f"{issuer}/oauth/token",
         "jwks_uri": f"{issuer}/oauth/jwks",
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
-        "scopes_supported": sorted(CONTEXT_SCOPES - {"openid", "fhirUser", "offline_access", "online_access"})
+        "scopes_supported": sorted(CONTEXT_SCOPES - {"openid", "fhirUser", "online_access"})
                             + sorted(referential.data_scopes),
         "ui_locales_supported": ["fr", "en"],
     }

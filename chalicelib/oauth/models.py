@@ -71,3 +71,31 @@ class AuthorizationCodeItem(GrantItem, discriminator="code"):
 
 
 ALL_MODELS = (GrantItem,)
+
+
+class RefreshTokenItem(GrantItem, discriminator="refresh"):
+    """A refresh token (its hash), single-use: using it rotates it; reusing a rotated one after the
+    grace period revokes its whole family."""
+
+    family_id = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    scope = UnicodeAttribute()
+    consent_generation = NumberAttribute()
+    issued_at = UTCDateTimeAttribute()
+    rotated_at = UTCDateTimeAttribute(null=True)
+
+    # Authlib's TokenMixin, as far as the refresh and revocation endpoints need it
+    def check_client(self, client) -> bool:
+        return self.client_id == client.get_client_id()
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+class RefreshFamily(GrantItem, discriminator="family"):
+    """The refresh tokens descended from one authorization: revoked together."""
+
+    client_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)

@@ -5,6 +5,7 @@ this module supplies clients (published apps), codes (Grants table) and tokens (
 from __future__ import annotations
 
 import hmac
+import secrets
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from urllib.parse import parse_qs, urlencode
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
 from chalice.app import Request
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -23,12 +24,15 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.keys import TokenKeys
-from chalicelib.oauth.models import AuthorizationCodeItem, grant_key
+from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, grant_key
 from chalicelib.referencing.publisher_service import hash_client_secret
 
 Clock = Callable[[], datetime]
 ACCESS_TOKEN_LIFETIME = 600  # seconds: short, since consent is checked again at every FHIR call
 CODE_LIFETIME = 60
+# A client that retries a refresh whose answer it lost presents the rotated token again: within
+# this delay that is refused without revoking the family; later it is treated as theft.
+REFRESH_REUSE_GRACE = timedelta(seconds=30)
 
 
 class ChalicePayload(OAuth2Payload):
@@ -115,6 +119,8 @@ class Client(ClientMixin):
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
+        if grant_type == "refresh_token":
+            return "offline_access" in (self.head.approved_scopes or ())
         return grant_type == "authorization_code"
 
 
@@ -188,6 +194,38 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
         return self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
 
 
+class SmartRefreshTokenGrant(RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic"]
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every use gives a new one
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Optional[RefreshTokenItem]:
+        now = self.server.clock()
+        try:
+            item = RefreshTokenItem.get(grant_key("refresh", refresh_token))
+            family = RefreshFamily.get(f"family#{item.family_id}")
+        except DoesNotExist:
+            return None
+        if family.revoked_at is not None or item.expires_at <= now:
+            return None
+        if item.rotated_at is not None:
+            if now - item.rotated_at > REFRESH_REUSE_GRACE:
+                self.server.revoke_family(item.family_id)  # replay of a rotated token: theft
+            return None
+        if self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation) is None:
+            return None  # the consent ended, was revoked or re-granted
+        return item
+
+    def authenticate_user(self, item: RefreshTokenItem) -> Optional[Authorization]:
+        return self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
+
+    def revoke_old_credential(self, item: RefreshTokenItem) -> None:
+        pass  # rotated before the new token is made: see rotate()
+
+    def create_token_response(self):
+        self.server.rotate(self.request.refresh_token)
+        return super().create_token_response()
+
+
 class BrokerServer(AuthorizationServer):
     def __init__(self, keys: Optional[TokenKeys], issuer: str, fhir_base_url: str, clock: Clock,
                  consents: ConsentService) -> None:
@@ -195,6 +233,7 @@ class BrokerServer(AuthorizationServer):
         self.keys, self.issuer, self.fhir_base_url, self.clock = keys, issuer, fhir_base_url, clock
         self.consents = consents
         self.register_grant(SmartAuthorizationCodeGrant, [S256Only(required=True)])
+        self.register_grant(SmartRefreshTokenGrant)
         self.register_token_generator("default", self._generate_token)
 
     def authorization_for(self, patient_id: str, app_id: str, generation: int) -> Optional[Authorization]:
@@ -217,17 +256,55 @@ class BrokerServer(AuthorizationServer):
         return Client(head)
 
     def save_token(self, token: Dict[str, Any], request) -> None:
-        pass  # access tokens are self-contained JWTs; nothing to store
+        """Access tokens are self-contained JWTs; a refresh token is stored (hashed), in the family
+        of the token it replaces, keeping that token's scope, and never outliving the consent."""
+        if "refresh_token" not in token:
+            return
+        user: Authorization = request.user
+        previous: Optional[RefreshTokenItem] = getattr(request, "refresh_token", None)
+        now = self.clock()
+        if previous is None:
+            family_id = uuid.uuid4().hex
+            RefreshFamily(f"family#{family_id}", client_id=request.client.get_client_id(),
+                          patient_id=user.patient_id, expires_at=user.consent_expires_at).save()
+        else:
+            family_id = previous.family_id
+        RefreshTokenItem(grant_key("refresh", token["refresh_token"]), family_id=family_id,
+                         client_id=request.client.get_client_id(), patient_id=user.patient_id,
+                         scope=previous.scope if previous else token["scope"],
+                         consent_generation=user.consent_generation, issued_at=now,
+                         expires_at=user.consent_expires_at).save()
+
+    def rotate(self, item: RefreshTokenItem) -> None:
+        """Mark a refresh token used, once: a concurrent second use fails here."""
+        try:
+            item.update(actions=[RefreshTokenItem.rotated_at.set(self.clock())],
+                        condition=RefreshTokenItem.rotated_at.does_not_exist())
+        except UpdateError:
+            raise InvalidGrantError("This refresh token was already used.") from None
+
+    def revoke_family(self, family_id: str) -> None:
+        try:
+            RefreshFamily(f"family#{family_id}").update(
+                actions=[RefreshFamily.revoked_at.set(self.clock())],
+                condition=RefreshFamily.grant_key.exists())
+        except UpdateError:
+            pass
 
     def _generate_token(self, grant_type, client: Client, user: Authorization, scope: str,
                         expires_in=None, include_refresh_token=False) -> Dict[str, Any]:
+        """An ES256 JWT access token; a refresh token when offline access was granted (and at
+        every refresh, which rotates it)."""
         now = int(self.clock().timestamp())
         claims = {"iss": self.issuer, "aud": self.fhir_base_url, "sub": user.pairwise_id,
                   "patient": user.pairwise_id, "client_id": client.get_client_id(), "scope": scope,
                   "jti": str(uuid.uuid4()), "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME}
-        return {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",
-                "expires_in": ACCESS_TOKEN_LIFETIME, "scope": scope, "patient": user.pairwise_id,
-                "access_grant_expiration": int(user.consent_expires_at.timestamp())}
+        token = {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",
+                 "expires_in": ACCESS_TOKEN_LIFETIME, "scope": scope, "patient": user.pairwise_id,
+                 "access_grant_expiration": int(user.consent_expires_at.timestamp())}
+        if grant_type == "refresh_token" or (include_refresh_token and "offline_access" in scope.split()):
+            token["refresh_token"] = secrets.token_urlsafe(48)
+        return token
 
     def create_oauth2_request(self, request: Request) -> ChaliceOAuth2Request:
         return request if isinstance(request, ChaliceOAuth2Request) else ChaliceOAuth2Request(request, self.issuer)

@@ -197,3 +197,66 @@ def test_discovery_tells_what_is_supported(client):
     assert "launch-standalone" in smart["capabilities"] and "permission-v2" in smart["capabilities"]
     metadata = client.get("/.well-known/oauth-authorization-server").json_body
     assert metadata["issuer"] == "https://testserver" and metadata["jwks_uri"].endswith("/oauth/jwks")
+
+
+def offline_tokens(client, scope="launch/patient patient/Observation.rs offline_access"):
+    verifier, challenge = pkce()
+    code = redirect_params(consent(client, challenge, scope=scope)[0])["code"]
+    response = exchange(client, code, verifier)
+    assert response.status_code == 200, response.body
+    return response.json_body
+
+
+def refresh(client, token, **extra):
+    return client.post("/oauth/token", body=urlencode({"grant_type": "refresh_token", "refresh_token": token,
+                                                       "client_id": SANDBOX, **extra}),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_no_refresh_token_without_offline_access(client):
+    assert "refresh_token" not in offline_tokens(client, scope="launch/patient patient/Observation.rs")
+
+
+def test_refresh_rotates_and_may_narrow_the_scope(client):
+    first = offline_tokens(client)
+    assert first["refresh_token"] and "offline_access" in first["scope"].split()
+    second = refresh(client, first["refresh_token"])
+    assert second.status_code == 200, second.body
+    assert second.json_body["refresh_token"] != first["refresh_token"]
+    narrow = refresh(client, second.json_body["refresh_token"], scope="patient/Observation.rs offline_access")
+    assert narrow.status_code == 200 and narrow.json_body["scope"] == "patient/Observation.rs offline_access"
+    wider = refresh(client, narrow.json_body["refresh_token"], scope="patient/DocumentReference.rs")
+    assert wider.status_code == 400 and wider.json_body["error"] == "invalid_scope"
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_family(client, monkeypatch):
+    import app as app_module
+    from datetime import timedelta
+    first = offline_tokens(client)
+    second = refresh(client, first["refresh_token"]).json_body
+    retried = refresh(client, first["refresh_token"])  # within the grace period: refused, family kept
+    assert retried.status_code == 400 and retried.json_body["error"] == "invalid_grant"
+    later = app_module.oauth_server.clock() + timedelta(minutes=5)
+    monkeypatch.setattr(app_module.oauth_server, "clock", lambda: later)
+    stolen = refresh(client, first["refresh_token"])
+    assert stolen.status_code == 400 and stolen.json_body["error"] == "invalid_grant"
+    legit = refresh(client, second["refresh_token"])
+    assert legit.status_code == 400 and legit.json_body["error"] == "invalid_grant", "the whole family is revoked"
+
+
+def test_a_new_consent_ends_the_refresh_tokens_of_the_old_one(client):
+    first = offline_tokens(client)
+    verifier, challenge = pkce()
+    consent(client, challenge, prompt="consent", scope="launch/patient patient/Observation.rs offline_access")
+    refused = refresh(client, first["refresh_token"])
+    assert refused.status_code == 400 and refused.json_body["error"] == "invalid_grant"
+
+
+def test_offline_access_needs_approval(client):
+    # rdv-facile was not approved for offline access.
+    response = client.get(authorize_url(pkce()[1], client_id="rdv-facile",
+                                         redirect_uri="https://rdvfacile.example.org/oauth/callback",
+                                         scope="patient/Appointment.rs offline_access"))
+    location = response.headers["Location"]
+    assert location.startswith("https://rdvfacile.example.org/oauth/callback?")
+    assert parse_qs(urlsplit(location).query)["error"] == ["invalid_scope"]

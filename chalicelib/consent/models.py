@@ -21,6 +21,16 @@ class ActiveByApp(GlobalSecondaryIndex):
     patient_id = UnicodeAttribute(range_key=True)
 
 
+class ByPairwiseId(GlobalSecondaryIndex):
+    """From the patient id an app sees back to the consent (introspection; not the FHIR hot path)."""
+
+    class Meta:
+        index_name = "by-pairwise-id"
+        projection = AllProjection()
+
+    pairwise_id = UnicodeAttribute(hash_key=True)
+
+
 class ConsentItem(Model):
     """Consents table: one partition per citizen; `app_id` is a consent, `app_id#time` an event."""
 
@@ -35,6 +45,7 @@ class ConsentItem(Model):
     kind = DiscriminatorAttribute()
 
     active_by_app = ActiveByApp()
+    by_pairwise_id = ByPairwiseId()
 
 
 class Consent(ConsentItem, discriminator="consent"):

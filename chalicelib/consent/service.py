@@ -34,6 +34,11 @@ class ConsentService:
             return consent
         return None
 
+    def by_pairwise_id(self, pairwise_id: str) -> Optional[Consent]:
+        for consent in Consent.by_pairwise_id.query(pairwise_id, limit=1):
+            return consent
+        return None
+
     @staticmethod
     def covers(consent: Optional[Consent], data_scopes: Iterable[str], context: Iterable[str]) -> bool:
         """Whether an active consent already includes everything asked (then no page is shown)."""

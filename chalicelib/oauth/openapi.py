@@ -21,6 +21,26 @@ PATHS = {
         "responses": {"200": {"description": "Access token", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/TokenResponse"}}}},
             "400": _OAUTH_ERROR, "401": _OAUTH_ERROR, "415": _OAUTH_ERROR}}},
+    "/oauth/revoke": {"post": {
+        "operationId": "revoke", "tags": ["oauth"], "summary": "Token revocation (RFC 7009)",
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "required": ["token"], "properties": {
+                "token": {"type": "string"}, "token_type_hint": {"type": "string"},
+                "client_id": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "Revoked, or unknown", "content": {"application/json": {
+            "schema": {"type": "object"}}}}, "400": _OAUTH_ERROR, "401": _OAUTH_ERROR}}},
+    "/oauth/introspect": {"post": {
+        "operationId": "introspect", "tags": ["oauth"], "summary": "Token introspection (RFC 7662)",
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "required": ["token"], "properties": {
+                "token": {"type": "string"}, "token_type_hint": {"type": "string"},
+                "client_id": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "Introspection", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["active"], "properties": {
+                "active": {"type": "boolean"}, "scope": {"type": "string"}, "client_id": {"type": "string"},
+                "exp": {"type": "integer"}, "iat": {"type": "integer"}, "sub": {"type": "string"},
+                "patient": {"type": "string"}, "aud": {"type": "string"}, "iss": {"type": "string"}}}}}},
+            "400": _OAUTH_ERROR, "401": _OAUTH_ERROR}}},
     "/fhir/.well-known/smart-configuration": {"get": {
         "operationId": "smartConfiguration", "tags": ["oauth"], "summary": "SMART App Launch configuration",
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _DISCOVERY}}}}}},

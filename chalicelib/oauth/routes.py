@@ -76,4 +76,20 @@ def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], 
         status, body, headers = server.create_token_response(ChaliceOAuth2Request(routes.request, issuer))
         return json_response(body, status, {**headers, "Cache-Control": "no-store", "Pragma": "no-cache"})
 
+    def endpoint(name: str) -> Response:
+        ready()
+        status, body, headers = server.create_endpoint_response(name, ChaliceOAuth2Request(routes.request, issuer))
+        return json_response(body, status, {**dict(headers), "Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    @routes.route("/oauth/revoke", methods=["POST"], content_types=_FORM, cors=True)
+    def revoke():
+        """Token revocation (RFC 7009): a refresh token and its whole family. Unknown tokens: 200."""
+        return endpoint("revocation")
+
+    @routes.route("/oauth/introspect", methods=["POST"], content_types=_FORM, cors=True)
+    def introspect():
+        """Token introspection (RFC 7662) for the app that holds the token: `{"active": false}` for
+        anything revoked, expired, unknown, or whose consent or app no longer allows it."""
+        return endpoint("introspection")
+
     return blueprint

@@ -23,6 +23,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
 from chalicelib.consent.service import ConsentService
+from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
 from chalicelib.oauth.keys import TokenKeys
 from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, grant_key
 from chalicelib.referencing.publisher_service import hash_client_secret
@@ -234,6 +235,8 @@ class BrokerServer(AuthorizationServer):
         self.consents = consents
         self.register_grant(SmartAuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(SmartRefreshTokenGrant)
+        self.register_endpoint(BrokerRevocation)
+        self.register_endpoint(BrokerIntrospection)
         self.register_token_generator("default", self._generate_token)
 
     def authorization_for(self, patient_id: str, app_id: str, generation: int) -> Optional[Authorization]:
@@ -298,7 +301,8 @@ class BrokerServer(AuthorizationServer):
         now = int(self.clock().timestamp())
         claims = {"iss": self.issuer, "aud": self.fhir_base_url, "sub": user.pairwise_id,
                   "patient": user.pairwise_id, "client_id": client.get_client_id(), "scope": scope,
-                  "jti": str(uuid.uuid4()), "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME}
+                  "jti": str(uuid.uuid4()), "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME,
+                  "consent_generation": user.consent_generation}
         token = {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",
                  "expires_in": ACCESS_TOKEN_LIFETIME, "scope": scope, "patient": user.pairwise_id,
                  "access_grant_expiration": int(user.consent_expires_at.timestamp())}

@@ -260,3 +260,45 @@ def test_offline_access_needs_approval(client):
     location = response.headers["Location"]
     assert location.startswith("https://rdvfacile.example.org/oauth/callback?")
     assert parse_qs(urlsplit(location).query)["error"] == ["invalid_scope"]
+
+
+def form_post(client, path, **fields):
+    return client.post(path, body=urlencode(fields), headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_introspection_tells_active_and_inactive_tokens(client):
+    tokens = offline_tokens(client)
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        answer = form_post(client, "/oauth/introspect", token=token, client_id=SANDBOX).json_body
+        assert answer["active"] is True and answer["client_id"] == SANDBOX and answer["patient"] == tokens["patient"]
+    for token in ("unknown-token", tokens["access_token"][:-4] + "AAAA"):
+        assert form_post(client, "/oauth/introspect", token=token, client_id=SANDBOX).json_body == {"active": False}
+    other = form_post(client, "/oauth/introspect", token=tokens["access_token"], client_id="rdv-facile")
+    assert other.status_code in (200, 401) and other.json_body.get("active") in (False, None)
+
+
+def test_revoking_a_refresh_token_ends_it_and_its_family(client):
+    tokens = offline_tokens(client)
+    rotated = refresh(client, tokens["refresh_token"]).json_body
+    assert form_post(client, "/oauth/revoke", token=rotated["refresh_token"], client_id=SANDBOX).status_code == 200
+    assert refresh(client, rotated["refresh_token"]).json_body["error"] == "invalid_grant"
+    assert form_post(client, "/oauth/introspect", token=rotated["refresh_token"],
+                     client_id=SANDBOX).json_body == {"active": False}
+    assert form_post(client, "/oauth/revoke", token="never-issued", client_id=SANDBOX).status_code == 200
+
+
+def test_a_new_consent_makes_old_access_tokens_inactive(client):
+    tokens = offline_tokens(client)
+    consent(client, pkce()[1], prompt="consent")
+    answer = form_post(client, "/oauth/introspect", token=tokens["access_token"], client_id=SANDBOX).json_body
+    assert answer == {"active": False}
+
+
+def test_suspending_the_app_makes_its_tokens_inactive_and_refresh_fail(client, reviewer_token):
+    import json
+    tokens = offline_tokens(client)
+    client.post(f"/review/apps/{SANDBOX}/suspend", body=json.dumps({"reason": "incident en cours"}),
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {reviewer_token}"})
+    assert refresh(client, tokens["refresh_token"]).json_body["error"] in ("invalid_client", "invalid_grant")
+    answer = form_post(client, "/oauth/introspect", token=tokens["access_token"], client_id=SANDBOX)
+    assert answer.json_body.get("active") in (False, None)

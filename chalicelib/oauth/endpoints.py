@@ -1,0 +1,107 @@
+"""Revocation (RFC 7009) and introspection (RFC 7662) on Authlib's endpoints."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Union
+
+import jwt
+from authlib.oauth2.rfc6749.errors import UnsupportedTokenTypeError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem, grant_key
+
+_CLIENT_AUTH = ["none", "client_secret_basic"]
+
+
+@dataclass
+class AccessToken:
+    """One of our JWT access tokens, signature and audience verified."""
+
+    claims: Dict[str, Any]
+
+    def check_client(self, client) -> bool:
+        return self.claims["client_id"] == client.get_client_id()
+
+
+@dataclass
+class RefreshToken:
+    item: RefreshTokenItem
+
+    def check_client(self, client) -> bool:
+        return self.item.check_client(client)
+
+
+Token = Union[AccessToken, RefreshToken]
+
+
+def _find(server, token_string: str, hint: Optional[str]) -> Optional[Token]:
+    """Any token of ours, whatever the hint says (RFC 7009 §2.1)."""
+    if token_string.count(".") == 2:
+        try:
+            return AccessToken(server.keys.verify(token_string, server.fhir_base_url, server.issuer))
+        except jwt.PyJWTError:
+            return None
+    try:
+        return RefreshToken(RefreshTokenItem.get(grant_key("refresh", token_string)))
+    except DoesNotExist:
+        return None
+
+
+class BrokerRevocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = _CLIENT_AUTH
+
+    def query_token(self, token_string, token_type_hint):
+        return _find(self.server, token_string, token_type_hint)
+
+    def revoke_token(self, token: Token, request) -> None:
+        """A refresh token takes its whole family with it. An access token cannot be recalled
+        (it is self-contained and lives 10 minutes): revoke the consent to stop it at once."""
+        if isinstance(token, RefreshToken):
+            self.server.revoke_family(token.item.family_id)
+        else:
+            raise UnsupportedTokenTypeError()
+
+
+class BrokerIntrospection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = _CLIENT_AUTH
+
+    def query_token(self, token_string, token_type_hint):
+        return _find(self.server, token_string, token_type_hint)
+
+    def check_permission(self, token: Token, client, request) -> bool:
+        return token.check_client(client)  # an app may introspect its own tokens only
+
+    def create_introspection_payload(self, token: Optional[Token]) -> Dict[str, Any]:
+        if token is None or not self._active(token):
+            return {"active": False}
+        return self.introspect_token(token)
+
+    def _active(self, token: Token) -> bool:
+        server = self.server
+        if isinstance(token, AccessToken):
+            consent = server.consents.by_pairwise_id(token.claims["patient"])
+            return (consent is not None and consent.app_id == token.claims["client_id"]
+                    and server.authorization_for(consent.patient_id, consent.app_id,
+                                                 token.claims.get("consent_generation", -1)) is not None
+                    and server.query_client(consent.app_id) is not None)
+        item = token.item
+        try:
+            family = RefreshFamily.get(f"family#{item.family_id}")
+        except DoesNotExist:
+            return False
+        return (item.rotated_at is None and family.revoked_at is None and item.expires_at > server.clock()
+                and server.authorization_for(item.patient_id, item.client_id, item.consent_generation) is not None
+                and server.query_client(item.client_id) is not None)
+
+    def introspect_token(self, token: Token) -> Dict[str, Any]:
+        if isinstance(token, AccessToken):
+            claims = token.claims
+            return {"active": True, "token_type": "Bearer", **{k: claims[k] for k in (
+                "scope", "client_id", "exp", "iat", "sub", "patient", "aud", "iss")}}
+        item = token.item
+        consent = self.server.consents.active(item.patient_id, item.client_id)
+        return {"active": True, "token_type": "refresh_token", "scope": item.scope, "client_id": item.client_id,
+                "exp": int(item.expires_at.timestamp()), "iat": int(item.issued_at.timestamp()),
+                "sub": consent.pairwise_id, "patient": consent.pairwise_id, "iss": self.server.issuer}

@@ -41,7 +41,8 @@ class DynamoDBUsage:
                 "operations": [c.operation for c in self.calls]}
 
 
-_current_usage: ContextVar[Optional[DynamoDBUsage]] = ContextVar("dynamodb_usage", default=None)
+# Nested blocks each see the calls made inside them (a benchmark around a request, and the request).
+_current_usage: ContextVar[tuple] = ContextVar("dynamodb_usage", default=())
 
 
 def _capacity_of(parsed: Dict[str, Any]) -> float:
@@ -52,12 +53,13 @@ def _capacity_of(parsed: Dict[str, Any]) -> float:
 
 
 def _record_dynamodb_call(parsed: Dict[str, Any], model: Any, **_: Any) -> None:
-    usage = _current_usage.get()
-    if usage is None:
+    usages = _current_usage.get()
+    if not usages:
         return
-    usage.calls.append(DynamoDBCall(operation=model.name, capacity_units=_capacity_of(parsed),
-                                    scanned_count=parsed.get("ScannedCount"),
-                                    count=parsed.get("Count")))
+    call = DynamoDBCall(operation=model.name, capacity_units=_capacity_of(parsed),
+                        scanned_count=parsed.get("ScannedCount"), count=parsed.get("Count"))
+    for usage in usages:
+        usage.calls.append(call)
 
 
 # Every botocore session registers BUILTIN_HANDLERS when it is created, so this one hook sees
@@ -71,7 +73,7 @@ if _HOOK not in botocore_handlers.BUILTIN_HANDLERS:
 def dynamodb_usage() -> Iterator[DynamoDBUsage]:
     """Collect the DynamoDB calls made inside the block (per request, per benchmark step)."""
     usage = DynamoDBUsage()
-    token = _current_usage.set(usage)
+    token = _current_usage.set((*_current_usage.get(), usage))
     try:
         yield usage
     finally:

@@ -1,0 +1,67 @@
+"""API Gateway around the function: its own errors in our shape, throttling, access logs, alarms."""
+from __future__ import annotations
+
+import json
+
+from chalicelib import errors
+from tests.infra.cfn import Resources, of_type, referenced, rest_api
+
+# Error codes only API Gateway produces: the app itself never throttles (yet).
+GATEWAY_ONLY_CODES = {"too_many_requests"}
+
+
+def test_gateway_errors_reach_clients_in_our_error_shape(resources: Resources) -> None:
+    responses = rest_api(resources)["GatewayResponses"]
+    assert {"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "REQUEST_TOO_LARGE",
+            "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    # The error classes of chalicelib/errors.py itself (other modules may add their own codes).
+    ours = {cls.code: cls.status for cls in vars(errors).values()
+            if isinstance(cls, type) and issubclass(cls, errors.DomainError) and cls is not errors.DomainError}
+    for kind, response in responses.items():
+        # API Gateway renders $context.error.messageString as a quoted JSON string.
+        rendered = response["ResponseTemplates"]["application/json"].replace(
+            "$context.error.messageString", json.dumps("Gateway said \"no\""))
+        body = json.loads(rendered)
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, kind
+        assert body["error"]["details"] == [] and body["error"]["message"], kind
+        code, status = body["error"]["code"], response.get("StatusCode")
+        assert code in set(ours) | GATEWAY_ONLY_CODES, kind
+        if status is not None and code in ours and int(status) < 500:
+            assert int(status) == ours[code], kind
+        assert response["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == "'*'", kind
+
+
+def test_api_is_throttled_and_access_logged(resources: Resources) -> None:
+    api = rest_api(resources)
+    (settings_for_all,) = [m for m in api["MethodSettings"] if m["ResourcePath"] == "/*"]
+    assert "ThrottlingRateLimit" in settings_for_all and "ThrottlingBurstLimit" in settings_for_all
+    (group,) = referenced(api["AccessLogSetting"]["DestinationArn"])
+    assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+    assert "$context.status" in api["AccessLogSetting"]["Format"]
+    assert api["EndpointConfiguration"] == "REGIONAL"
+
+
+def test_alarms_watch_5xx_and_throttling(resources: Resources) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms.values()
+                 if "MetricName" in a["Properties"]}
+    assert by_metric["5XXError"]["Namespace"] == "AWS/ApiGateway"
+    dimensions = {d["Name"]: d["Value"] for d in by_metric["5XXError"]["Dimensions"]}
+    assert dimensions["ApiName"] == rest_api(resources)["Name"]
+    assert by_metric["Throttles"]["Namespace"] == "AWS/Lambda"
+    # API Gateway's throttling is counted from the access log, whose 429s a metric filter counts.
+    (throttled,) = of_type(resources, "AWS::Logs::MetricFilter").values()
+    assert "429" in throttled["Properties"]["FilterPattern"]
+    (transformation,) = throttled["Properties"]["MetricTransformations"]
+    assert by_metric[transformation["MetricName"]]["Namespace"] == transformation["MetricNamespace"]
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"], name
+
+
+def test_every_table_is_watched_for_throttling(resources: Resources) -> None:
+    watched = {table for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values()
+               for metric in alarm["Properties"].get("Metrics", []) if "MetricStat" in metric
+               if metric["MetricStat"]["Metric"]["MetricName"].endswith("ThrottleEvents")
+               for dimension in metric["MetricStat"]["Metric"]["Dimensions"]
+               for table in referenced(dimension["Value"])}
+    assert set(of_type(resources, "AWS::DynamoDB::Table")) <= watched

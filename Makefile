@@ -27,6 +27,7 @@ test-fast: $(STAMP)
 
 bench: package
 	$(PY) bench/catalog.py
+	$(PY) bench/oauth.py
 	$(PY) bench/package.py $(PACKAGE_DIR)
 
 # `make package [STAGE=dev|prod]`: in build/package/<stage>/, the SAM template (sam.yaml: what
@@ -36,8 +37,8 @@ bench: package
 # calls AWS. Why each step: infra/README.md; how to deploy the result: docs/deploy.md.
 #  - The app is packaged from a staging copy, so the working tree is never modified: catalog/ goes
 #    to chalicelib/catalog_data (where chalicelib/config.py looks when catalog/ is absent, as in
-#    the Lambda) and the requirements lose chalice itself, a build tool whose runtime part
-#    (chalice/app.py) Chalice adds to every package on its own.
+#    the Lambda). Chalice itself is a dev requirement: its runtime part (chalice/app.py) is
+#    added to every package by Chalice on its own.
 #  - Chalice caches the layer it built by hash of the requirements (.chalice/deployments, linked to
 #    build/chalice-deployments); the app code is zipped afresh each time.
 #  - Then both zips get bytecode, since Lambda's read-only /var/task and /opt would otherwise make
@@ -71,7 +72,7 @@ package: $(STAMP)
 	cp .chalice/config.json $(PACKAGE_SRC)/app/.chalice/
 	rm -f $(CHALICE_CACHE)/appcode-*.zip
 	ln -s $(abspath $(CHALICE_CACHE)) $(PACKAGE_SRC)/app/.chalice/deployments
-	grep -v -i -E '^chalice([^a-z0-9_.-]|$$)' requirements.txt > $(PACKAGE_SRC)/app/requirements.txt
+	cp requirements.txt $(PACKAGE_SRC)/app/requirements.txt
 	$(NO_AWS) $(abspath $(VENV))/bin/chalice --project-dir $(PACKAGE_SRC)/app package \
 		--stage $(PACKAGE_STAGE) --merge-template $(abspath infra/template.yaml) $(abspath $(PACKAGE_DIR))
 	$(PY) -m zipfile -e $(PACKAGE_DIR)/deployment.zip $(PACKAGE_SRC)/task

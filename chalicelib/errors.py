@@ -65,6 +65,10 @@ class ValidationFailed(DomainError):
     status, code = 422, "validation_failed"
 
 
+class TooManyRequests(DomainError):
+    status, code, oauth_error = 429, "too_many_requests", "temporarily_unavailable"
+
+
 class ServiceUnavailable(DomainError):
     status, code, oauth_error = 503, "unavailable", "temporarily_unavailable"
 
@@ -76,7 +80,8 @@ class InternalError(DomainError):
 # FHIR R4 issue-type codes (http://hl7.org/fhir/valueset-issue-type.html) by HTTP status.
 _FHIR_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
                      405: "not-supported", 409: "conflict", 412: "conflict", 413: "too-costly",
-                     415: "not-supported", 422: "processing", 500: "exception", 503: "transient"}
+                     415: "not-supported", 422: "processing", 429: "throttled", 500: "exception",
+                     503: "transient"}
 
 
 def flavour_of(path: str) -> str:
@@ -116,7 +121,7 @@ _FRAMEWORK_ERRORS = {
     "NotFoundError": NotFound, "MethodNotAllowedError": MethodNotAllowed,
     "ConflictError": Conflict, "UnprocessableEntityError": ValidationFailed,
     "RequestTimeoutError": InternalError, "UnsupportedMediaType": UnsupportedMediaType,
-    "TooManyRequestsError": InternalError, "InternalServerError": InternalError,
+    "TooManyRequestsError": TooManyRequests, "InternalServerError": InternalError,
 }
 
 _FRAMEWORK_MESSAGES = {

@@ -78,7 +78,11 @@ class KmsSigningKey:
     """An asymmetric ECC_NIST_P256 KMS key: the private key never leaves KMS."""
 
     key_id: str
-    client: Any  # a boto3 KMS client, created once per container
+    client_factory: Any  # makes the boto3 KMS client on first use: not on every cold start
+
+    @cached_property
+    def client(self) -> Any:
+        return self.client_factory()
 
     @cached_property
     def _public_key(self) -> ec.EllipticCurvePublicKey:
@@ -138,9 +142,10 @@ def token_keys_for(settings: Any, kms_client_factory=None) -> Optional[TokenKeys
     """The configured keys: KMS in AWS (SIGNING_KEY_ID), a local file otherwise."""
     previous = settings.previous_signing_keys
     if settings.signing_key_id:
-        import boto3
-        client = (kms_client_factory or (lambda: boto3.client("kms", region_name=settings.region)))()
-        return TokenKeys(KmsSigningKey(settings.signing_key_id, client), previous)
+        def kms_client() -> Any:
+            import boto3
+            return boto3.client("kms", region_name=settings.region)
+        return TokenKeys(KmsSigningKey(settings.signing_key_id, kms_client_factory or kms_client), previous)
     if settings.signing_key_file and Path(settings.signing_key_file).exists():
         return TokenKeys(LocalSigningKey(Path(settings.signing_key_file)), previous)
     return None

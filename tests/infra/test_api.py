@@ -6,10 +6,6 @@ import json
 from chalicelib import errors
 from tests.infra.cfn import Resources, of_type, referenced, rest_api
 
-# Error codes only API Gateway produces: the app itself never throttles (yet).
-GATEWAY_ONLY_CODES = {"too_many_requests"}
-
-
 def test_gateway_errors_reach_clients_in_our_error_shape(resources: Resources) -> None:
     responses = rest_api(resources)["GatewayResponses"]
     assert {"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "REQUEST_TOO_LARGE",
@@ -25,7 +21,7 @@ def test_gateway_errors_reach_clients_in_our_error_shape(resources: Resources) -
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, kind
         assert body["error"]["details"] == [] and body["error"]["message"], kind
         code, status = body["error"]["code"], response.get("StatusCode")
-        assert code in set(ours) | GATEWAY_ONLY_CODES, kind
+        assert code in set(ours), kind
         if status is not None and code in ours and int(status) < 500:
             assert int(status) == ours[code], kind
         assert response["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == "'*'", kind

@@ -77,7 +77,7 @@ def test_a_kms_key_signs_tokens_that_verify_with_its_public_key():
     with mock_aws():
         client = boto3.client("kms", region_name="eu-west-3")
         key_id = client.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
-        keys = TokenKeys(KmsSigningKey(key_id, client))
+        keys = TokenKeys(KmsSigningKey(key_id, lambda: client))
         token = keys.sign(claims())
         public = serialization.load_der_public_key(client.get_public_key(KeyId=key_id)["PublicKey"])
         assert jwt.decode(token, public, algorithms=["ES256"], audience=AUD, issuer=ISS)["sub"] == "p-1"

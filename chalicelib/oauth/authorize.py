@@ -19,7 +19,8 @@ from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
 from chalicelib.oauth.models import SessionItem, grant_key
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
-from chalicelib.oauth.server import Authorization, BrokerServer, ChaliceOAuth2Request
+from chalicelib.oauth.grants import Authorization
+from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 
 SESSION_LIFETIME = timedelta(minutes=30)
 GRANTABLE_CONTEXT = {"launch/patient", "offline_access"}

@@ -9,31 +9,27 @@ import secrets
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import parse_qs, urlencode
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
-from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from chalice.app import Request
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
+from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorizationCodeGrant,
+                                     SmartRefreshTokenGrant)
 from chalicelib.oauth.keys import TokenKeys
-from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, grant_key
+from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem, grant_key
 from chalicelib.referencing.publisher_service import hash_client_secret
 
 Clock = Callable[[], datetime]
 ACCESS_TOKEN_LIFETIME = 600  # seconds: short, since consent is checked again at every FHIR call
-CODE_LIFETIME = 60
-# A client that retries a refresh whose answer it lost presents the rotated token again: within
-# this delay that is refused without revoking the family; later it is treated as theft.
-REFRESH_REUSE_GRACE = timedelta(seconds=30)
 
 
 class ChalicePayload(OAuth2Payload):
@@ -123,108 +119,6 @@ class Client(ClientMixin):
         if grant_type == "refresh_token":
             return "offline_access" in (self.head.approved_scopes or ())
         return grant_type == "authorization_code"
-
-
-class S256Only(CodeChallenge):
-    """PKCE is required of every client, with S256 only (plain would defeat it)."""
-
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-
-    def validate_code_challenge(self, grant, redirect_uri):
-        data = grant.request.payload.data
-        if not data.get("code_challenge"):
-            raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256.")
-        if data.get("code_challenge_method") != "S256":
-            raise InvalidRequestError("Only code_challenge_method=S256 is accepted.")
-        return super().validate_code_challenge(grant, redirect_uri)
-
-
-@dataclass(frozen=True)
-class Authorization:
-    """The citizen and consent behind a code or a token (Authlib's 'user')."""
-
-    patient_id: str
-    pairwise_id: str
-    consent_generation: int
-    consent_expires_at: datetime
-
-    def get_user_id(self) -> str:
-        return self.pairwise_id
-
-
-class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic"]
-    AUTHORIZATION_CODE_LENGTH = 48
-
-    def save_authorization_code(self, code: str, request) -> None:
-        """The code carries what the citizen consented to (set by the authorize flow), which may
-        be less than what the app asked."""
-        authorization: Authorization = request.user
-        data = request.payload.data
-        now = self.server.clock()
-        AuthorizationCodeItem(
-            grant_key("code", code), client_id=request.client.get_client_id(),
-            redirect_uri=data["redirect_uri"], scope=request.consented_scope,
-            code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
-            patient_id=authorization.patient_id, consent_generation=authorization.consent_generation,
-            nonce=data.get("nonce"), auth_time=int(now.timestamp()),
-            expires_at=now + timedelta(seconds=CODE_LIFETIME),
-        ).save(condition=AuthorizationCodeItem.grant_key.does_not_exist())
-
-    def query_authorization_code(self, code: str, client: Client) -> Optional[AuthorizationCodeItem]:
-        try:
-            item = AuthorizationCodeItem.get(grant_key("code", code))
-        except DoesNotExist:
-            return None
-        if item.client_id != client.get_client_id() or item.expires_at <= self.server.clock():
-            return None
-        if item.used:
-            return None  # a replayed code; what it produced dies with the consent generation
-        return item
-
-    def delete_authorization_code(self, item: AuthorizationCodeItem) -> None:
-        pass  # marked used before the token is made: see authenticate_user
-
-    def authenticate_user(self, item: AuthorizationCodeItem) -> Optional[Authorization]:
-        try:  # one use only, even under concurrent requests
-            item.update(actions=[AuthorizationCodeItem.used.set(True)],
-                        condition=AuthorizationCodeItem.used == False)  # noqa: E712
-        except UpdateError:
-            return None
-        return self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
-
-
-class SmartRefreshTokenGrant(RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic"]
-    INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every use gives a new one
-
-    def authenticate_refresh_token(self, refresh_token: str) -> Optional[RefreshTokenItem]:
-        now = self.server.clock()
-        try:
-            item = RefreshTokenItem.get(grant_key("refresh", refresh_token))
-            family = RefreshFamily.get(f"family#{item.family_id}")
-        except DoesNotExist:
-            return None
-        if family.revoked_at is not None or item.expires_at <= now:
-            return None
-        if item.rotated_at is not None:
-            if now - item.rotated_at > REFRESH_REUSE_GRACE:
-                self.server.revoke_family(item.family_id)  # replay of a rotated token: theft
-            return None
-        if self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation) is None:
-            return None  # the consent ended, was revoked or re-granted
-        return item
-
-    def authenticate_user(self, item: RefreshTokenItem) -> Optional[Authorization]:
-        return self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
-
-    def revoke_old_credential(self, item: RefreshTokenItem) -> None:
-        pass  # rotated before the new token is made: see rotate()
-
-    def create_token_response(self):
-        self.server.rotate(self.request.refresh_token)
-        return super().create_token_response()
 
 
 class BrokerServer(AuthorizationServer):

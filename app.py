@@ -7,7 +7,10 @@ from chalicelib.catalog import routes as catalog_routes
 from chalicelib.catalog.referential import load_referential
 from chalicelib.catalog.service import CatalogService, utc_now
 from chalicelib.config import settings
+from chalicelib.consent import openapi as consent_openapi
+from chalicelib.consent import routes as consent_routes
 from chalicelib.consent.service import ConsentService
+from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.service import identity_service_for
 from chalicelib.oauth import openapi as oauth_openapi
 from chalicelib.oauth import routes as oauth_routes
@@ -29,8 +32,9 @@ publisher_service = PublisherService(referential, utc_now)
 review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings)
 consent_service = ConsentService(utc_now)
+citizen_sessions = CitizenSessions(utc_now)
 oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service)
-authorize_flow = AuthorizeFlow(oauth_server, consent_service, referential, settings.fhir_base_url,
+authorize_flow = AuthorizeFlow(oauth_server, consent_service, citizen_sessions, referential, settings.fhir_base_url,
                                demo_logins=settings.demo_sign_in)
 
 app.register_blueprint(catalog_routes.create_blueprint(catalog_service))
@@ -38,5 +42,7 @@ app.register_blueprint(referencing_routes.create_blueprint(identity_service, pub
 app.register_blueprint(oauth_routes.create_blueprint(
     token_keys, oauth_server if token_keys else None, authorize_flow if token_keys else None, referential,
     settings.issuer, secure_cookies=not settings.is_local))
+app.register_blueprint(consent_routes.create_blueprint(consent_service, citizen_sessions))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
-                                                [catalog_openapi, referencing_openapi, oauth_openapi]))
+                                                [catalog_openapi, referencing_openapi, oauth_openapi,
+                                                 consent_openapi]))

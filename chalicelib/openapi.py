@@ -57,7 +57,9 @@ def build_document(app: Chalice, base_url: str, fragments: Iterable[ModuleType])
                 "UnsupportedMediaType": _error_response("Body is not application/json"),
                 "ValidationFailed": _error_response("Invalid fields or failed pre-checks, all listed"),
             },
-            "securitySchemes": {"bearer": {
+            "securitySchemes": {"session": {
+                "type": "apiKey", "in": "cookie", "name": "mes_session",
+                "description": "The citizen's session at the broker (set when signing in)."}, "bearer": {
                 "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                 "description": "OIDC token from a trusted issuer (ProConnect in production; "
                                "`make token` locally) with a role: publisher (with siret) or reviewer."}},

@@ -10,7 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import AppHead, transaction_connection
 from chalicelib.consent.models import Consent, ConsentEvent
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, NotFound
 
 Clock = Callable[[], datetime]
 # The durations a citizen may choose, in days; capped by the app's referencing period.
@@ -72,6 +72,41 @@ class ConsentService:
             raise Conflict("This consent changed at the same time; try again.") from None
         return consent
 
+    def list(self, patient_id: str) -> Dict[str, List[Dict[str, Any]]]:
+        """The citizen's consents, active and past, newest first (one Query on their partition)."""
+        now = self.clock()
+        active, past = [], []
+        for consent in Consent.query(patient_id):
+            view = consent_view(consent, now)
+            (active if view["status"] == "active" else past).append(view)
+        key = lambda view: view["granted_at"]  # noqa: E731
+        return {"active": sorted(active, key=key, reverse=True), "past": sorted(past, key=key, reverse=True)}
+
+    def receipt(self, patient_id: str, app_id: str) -> Dict[str, Any]:
+        consent = self.find(patient_id, app_id)
+        if consent is None:
+            raise NotFound(f"No consent to '{app_id[:100]}'.")
+        return {**consent.receipt, "status": consent_view(consent, self.clock())["status"],
+                "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None}
+
+    def revoke(self, patient_id: str, app_id: str) -> Dict[str, Any]:
+        """Withdraw consent at once: refresh tokens die now, access tokens at their next use."""
+        consent = self.find(patient_id, app_id)
+        now = self.clock()
+        if consent is None or consent_view(consent, now)["status"] != "active":
+            raise NotFound(f"No active consent to '{app_id[:100]}'.")
+        read_generation = consent.generation
+        consent.status, consent.active_app_id, consent.revoked_at = "revoked", None, now
+        consent.generation = read_generation + 1
+        event = ConsentEvent(patient_id, f"{app_id}#{now.isoformat()}", app_id=app_id, action="revoked", at=now)
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.save(consent, condition=Consent.generation == read_generation)
+                transaction.save(event)
+        except TransactWriteError:
+            raise Conflict("This consent changed at the same time; try again.") from None
+        return consent_view(consent, now)
+
     @staticmethod
     def _receipt(head: AppHead, data_scopes, context, now: datetime, until: datetime) -> Dict[str, Any]:
         granted = []
@@ -84,6 +119,17 @@ class ConsentService:
                         "publisher": head.public["publisher"]},
                 "granted": granted, "context": sorted(context),
                 "from": now.isoformat(), "until": until.isoformat()}
+
+
+def consent_view(consent: Consent, now: datetime) -> Dict[str, Any]:
+    status = consent.status
+    if status == "active" and consent.expires_at <= now:
+        status = "expired"
+    return {"app_id": consent.app_id, "app_name": consent.receipt["app"]["name"], "status": status,
+            "scopes": consent.scopes["data"], "context": consent.scopes["context"],
+            "granted_at": consent.granted_at.isoformat(), "expires_at": consent.expires_at.isoformat(),
+            "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None,
+            "receipt": f"/me/consents/{consent.app_id}/receipt"}
 
 
 def approved_entry(data_access: List[Dict[str, Any]], scope: str) -> Optional[Dict[str, Any]]:

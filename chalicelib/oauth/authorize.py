@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import hmac
 import json
-import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
@@ -13,16 +11,15 @@ from urllib.parse import urlsplit
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from chalice.app import Request
-from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
-from chalicelib.oauth.models import SessionItem, grant_key
+from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.oauth.models import SessionItem
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 
-SESSION_LIFETIME = timedelta(minutes=30)
 GRANTABLE_CONTEXT = {"launch/patient", "offline_access"}
 # Authorization request parameters carried through the sign-in and consent forms.
 CARRIED = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
@@ -44,32 +41,15 @@ class Outcome:
 
 
 class AuthorizeFlow:
-    def __init__(self, server: BrokerServer, consents: ConsentService, referential: Referential,
-                 fhir_base_url: str, demo_logins: bool) -> None:
-        self.server, self.consents, self.referential = server, consents, referential
+    def __init__(self, server: BrokerServer, consents: ConsentService, sessions: CitizenSessions,
+                 referential: Referential, fhir_base_url: str, demo_logins: bool) -> None:
+        self.server, self.consents, self.sessions, self.referential = server, consents, sessions, referential
         self.fhir_base_url, self.demo_logins = fhir_base_url, demo_logins
 
     @property
     def demo_patients(self) -> List[Dict[str, Any]]:
         path = Path(self.referential.directory) / "demo" / "patients.json"
         return json.loads(path.read_text(encoding="utf-8"))["patients"]
-
-    # -- sessions -----------------------------------------------------------------------------
-
-    def _session(self, session_id: Optional[str]) -> Tuple[str, SessionItem]:
-        now = self.server.clock()
-        if session_id and len(session_id) <= 100:
-            try:
-                session = SessionItem.get(grant_key("session", session_id))
-                if session.expires_at > now:
-                    return session_id, session
-            except DoesNotExist:
-                pass
-        session_id = secrets.token_urlsafe(32)
-        session = SessionItem(grant_key("session", session_id), csrf_token=secrets.token_urlsafe(32),
-                              created_at=now, expires_at=now + SESSION_LIFETIME)
-        session.save()
-        return session_id, session
 
     # -- the flow -----------------------------------------------------------------------------
 
@@ -99,7 +79,7 @@ class AuthorizeFlow:
         except OAuth2Error as error:
             return self._error(error.error, error.description, redirect_uri, data.get("state"))
 
-        session_id, session = self._session(session_id)
+        session_id, session = self.sessions.find_or_start(session_id)
         form = oauth_request.form
         if request.method == "POST" and not hmac.compare_digest(form.get("csrf_token", ""), session.csrf_token):
             return self._error("invalid_request", "The form expired or did not come from this site; start again.",

@@ -302,3 +302,33 @@ def test_suspending_the_app_makes_its_tokens_inactive_and_refresh_fail(client, r
     assert refresh(client, tokens["refresh_token"]).json_body["error"] in ("invalid_client", "invalid_grant")
     answer = form_post(client, "/oauth/introspect", token=tokens["access_token"], client_id=SANDBOX)
     assert answer.json_body.get("active") in (False, None)
+
+
+def test_a_citizen_sees_downloads_and_revokes_a_consent(client):
+    verifier, challenge = pkce()
+    response, page = consent(client, challenge, scope="launch/patient patient/Observation.rs offline_access")
+    tokens = exchange(client, redirect_params(response)["code"], verifier).json_body
+    me = {"Cookie": cookie_of(page)}
+
+    mine = client.get("/me/consents", headers=me).json_body
+    assert [c["app_id"] for c in mine["active"]] == [SANDBOX] and mine["past"] == []
+    assert mine["active"][0]["scopes"] == ["patient/Observation.rs"]
+    receipt = client.get(f"/me/consents/{SANDBOX}/receipt", headers=me)
+    assert "attachment" in receipt.headers["Content-Disposition"]
+    granted = receipt.json_body["granted"][0]
+    assert granted["label"]["fr"] == "Lire vos mesures de santé" and granted["purpose"]["id"]
+
+    revoked = client.delete(f"/me/consents/{SANDBOX}", headers=me)
+    assert revoked.status_code == 200 and revoked.json_body["status"] == "revoked"
+    assert refresh(client, tokens["refresh_token"]).json_body["error"] == "invalid_grant"
+    assert form_post(client, "/oauth/introspect", token=tokens["access_token"],
+                     client_id=SANDBOX).json_body == {"active": False}
+    after = client.get("/me/consents", headers=me).json_body
+    assert after["active"] == [] and after["past"][0]["status"] == "revoked"
+    assert client.delete(f"/me/consents/{SANDBOX}", headers=me).status_code == 404
+
+
+def test_the_consent_api_needs_a_signed_in_citizen(client):
+    assert client.get("/me/consents").status_code == 401
+    assert client.get("/me/consents", headers={"Cookie": "mes_session=forged"}).status_code == 401
+    assert client.delete(f"/me/consents/{SANDBOX}").status_code == 401

@@ -9,11 +9,11 @@ from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, ListAttr
                                  NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.connection import Connection
-from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import settings
+from chalicelib.dynamodb import TableMeta
 
 HEAD_VERSION = 0  # the version number under which an app's head item lives
 # What an app id (also its OAuth client_id) looks like; anything else cannot be a key of ours,
@@ -50,11 +50,8 @@ class ReviewQueue(GlobalSecondaryIndex):
 class AppItem(Model):
     """Apps table: one partition per app; version 0 is the app's head, 1..n its listing versions."""
 
-    class Meta:
+    class Meta(TableMeta):
         table_name = settings.apps_table
-        region = settings.region
-        host = settings.dynamodb_endpoint
-        billing_mode = PAY_PER_REQUEST_BILLING_MODE
 
     app_id = UnicodeAttribute(hash_key=True)
     version = NumberAttribute(range_key=True)
@@ -133,11 +130,8 @@ class CatalogEntry(Model):
     """Catalogue index: a card of each published app, once per facet it can be filtered by
     ('all', 'category#…', 'data#…', 'min#…'), so that a filtered, sorted page is one Query."""
 
-    class Meta:
+    class Meta(TableMeta):
         table_name = settings.catalog_table
-        region = settings.region
-        host = settings.dynamodb_endpoint
-        billing_mode = PAY_PER_REQUEST_BILLING_MODE
 
     facet = UnicodeAttribute(hash_key=True)
     app_id = UnicodeAttribute(range_key=True)

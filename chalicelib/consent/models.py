@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
-from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import settings
+from chalicelib.dynamodb import TableMeta
 
 
 class ActiveByApp(GlobalSecondaryIndex):
@@ -34,11 +34,8 @@ class ByPairwiseId(GlobalSecondaryIndex):
 class ConsentItem(Model):
     """Consents table: one partition per citizen; `app_id` is a consent, `app_id#time` an event."""
 
-    class Meta:
+    class Meta(TableMeta):
         table_name = settings.consents_table
-        region = settings.region
-        host = settings.dynamodb_endpoint
-        billing_mode = PAY_PER_REQUEST_BILLING_MODE
 
     patient_id = UnicodeAttribute(hash_key=True)  # the citizen's internal id, never shown to apps
     item_key = UnicodeAttribute(range_key=True)

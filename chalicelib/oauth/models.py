@@ -5,10 +5,10 @@ import hashlib
 
 from pynamodb.attributes import (BooleanAttribute, DiscriminatorAttribute, NumberAttribute,
                                  TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute)
-from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.models import Model
 
 from chalicelib.config import settings
+from chalicelib.dynamodb import TableMeta
 
 
 def grant_key(kind: str, secret: str) -> str:
@@ -17,11 +17,8 @@ def grant_key(kind: str, secret: str) -> str:
 
 
 class GrantItem(Model):
-    class Meta:
+    class Meta(TableMeta):
         table_name = settings.grants_table
-        region = settings.region
-        host = settings.dynamodb_endpoint
-        billing_mode = PAY_PER_REQUEST_BILLING_MODE
 
     grant_key = UnicodeAttribute(hash_key=True)
     kind = DiscriminatorAttribute()

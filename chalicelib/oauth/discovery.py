@@ -9,7 +9,7 @@ from chalicelib.oauth.scopes import CONTEXT_SCOPES
 
 CAPABILITIES = ["launch-standalone", "client-public", "client-confidential-symmetric",
                 "context-standalone-patient", "permission-patient", "permission-v1", "permission-v2",
-                "authorize-post", "permission-offline"]
+                "authorize-post", "permission-offline", "client-confidential-asymmetric"]
 
 
 def authorization_server_metadata(issuer: str, referential: Referential) -> Dict[str, Any]:
@@ -20,12 +20,13 @@ def authorization_server_metadata(issuer: str, referential: Referential) -> Dict
         "jwks_uri": f"{issuer}/oauth/jwks",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "introspection_endpoint": f"{issuer}/oauth/introspect",
-        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
-        "introspection_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "private_key_jwt"],
+        "introspection_endpoint_auth_methods_supported": ["none", "client_secret_basic", "private_key_jwt"],
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384", "RS256", "ES256"],
         "scopes_supported": sorted(CONTEXT_SCOPES - {"openid", "fhirUser", "online_access"})
                             + sorted(referential.data_scopes),
         "ui_locales_supported": ["fr", "en"],

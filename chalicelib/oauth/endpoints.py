@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem, grant_key
 
-_CLIENT_AUTH = ["none", "client_secret_basic"]
+_CLIENT_AUTH = ["none", "client_secret_basic", "private_key_jwt"]
 
 
 @dataclass

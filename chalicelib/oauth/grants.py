@@ -48,7 +48,7 @@ class Authorization:
 
 
 class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "private_key_jwt"]
     AUTHORIZATION_CODE_LENGTH = 48
 
     def save_authorization_code(self, code: str, request) -> None:
@@ -90,7 +90,7 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
 
 
 class SmartRefreshTokenGrant(RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "private_key_jwt"]
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every use gives a new one
 
     def authenticate_refresh_token(self, refresh_token: str) -> Optional[RefreshTokenItem]:

@@ -21,6 +21,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
 from chalicelib.consent.service import ConsentService
+from chalicelib.oauth.assertions import PrivateKeyJwt
 from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
 from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorizationCodeGrant,
                                      SmartRefreshTokenGrant)
@@ -129,6 +130,7 @@ class BrokerServer(AuthorizationServer):
         self.consents = consents
         self.register_grant(SmartAuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(SmartRefreshTokenGrant)
+        self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(issuer))
         self.register_endpoint(BrokerRevocation)
         self.register_endpoint(BrokerIntrospection)
         self.register_token_generator("default", self._generate_token)

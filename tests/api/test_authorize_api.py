@@ -332,3 +332,90 @@ def test_the_consent_api_needs_a_signed_in_citizen(client):
     assert client.get("/me/consents").status_code == 401
     assert client.get("/me/consents", headers={"Cookie": "mes_session=forged"}).status_code == 401
     assert client.delete(f"/me/consents/{SANDBOX}").status_code == 401
+
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@pytest.fixture
+def asymmetric_client(client, listing, publisher_token, reviewer_token):
+    """A published confidential client that authenticates with private_key_jwt (RS384)."""
+    import json
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from tests.api.test_referencing_api import approve, post
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": "app-key-1", "alg": "RS384"}
+    listing = dict(listing, client={"type": "confidential_jwks", "jwks": {"keys": [public]}})
+    app_id = post(client, "/publisher/apps", listing, publisher_token).json_body["app_id"]
+    post(client, f"/publisher/apps/{app_id}/versions/1/submit", {}, publisher_token)
+    assert approve(client, app_id, 1, reviewer_token, listing).status_code == 200
+    return app_id, key
+
+
+def assertion(app_id, key, **overrides):
+    import time, uuid
+    now = int(time.time())
+    claims = {"iss": app_id, "sub": app_id, "aud": "https://testserver/oauth/token", "jti": str(uuid.uuid4()),
+              "iat": now, "exp": now + 120, **overrides}
+    return jwt.encode(claims, key, algorithm="RS384", headers={"kid": "app-key-1"})
+
+
+def code_for(client, app_id):
+    verifier, challenge = pkce()
+    page = client.get(authorize_url(challenge, client_id=app_id, login_hint="demo-alice"))
+    if page.status_code == 302:  # consent already given: straight back with a code
+        return redirect_params(page)["code"], verifier
+    form = read_form(page.body.decode())
+    fields = list(form.fields) + [(n, v) for n, v, c in form.checkboxes if c] + [("decision", "allow")]
+    answer = client.post("/oauth/authorize", body=urlencode(fields), headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)})
+    return redirect_params(answer)["code"], verifier
+
+
+def exchange_with_assertion(client, code, verifier, client_assertion):
+    return form_post(client, "/oauth/token", grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
+                     code_verifier=verifier, client_assertion_type=ASSERTION_TYPE, client_assertion=client_assertion)
+
+
+def test_private_key_jwt_clients_authenticate_with_a_signed_assertion(client, asymmetric_client):
+    app_id, key = asymmetric_client
+    code, verifier = code_for(client, app_id)
+    signed = assertion(app_id, key)
+    token = exchange_with_assertion(client, code, verifier, signed)
+    assert token.status_code == 200, token.body
+    code, verifier = code_for(client, app_id)
+    replay = exchange_with_assertion(client, code, verifier, signed)
+    # RFC 6749 §5.2: 401 when the client authenticated through the Authorization header, else 400.
+    assert replay.status_code == 400 and replay.json_body["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("forge", ["other_key", "hs256_with_public_key", "wrong_aud", "long_lived", "no_assertion"])
+def test_forged_client_assertions_are_refused(client, asymmetric_client, forge):
+    import json
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    app_id, key = asymmetric_client
+    code, verifier = code_for(client, app_id)
+    if forge == "other_key":
+        signed = assertion(app_id, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    elif forge == "hs256_with_public_key":
+        pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        import base64, hashlib, hmac, time, uuid
+        def b64(d):
+            return base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+        claims = {"iss": app_id, "sub": app_id, "aud": "https://testserver/oauth/token", "jti": str(uuid.uuid4()),
+                  "exp": int(time.time()) + 60}
+        head = b64(json.dumps({"alg": "HS256", "kid": "app-key-1"}).encode()) + "." + b64(json.dumps(claims).encode())
+        signed = head + "." + b64(hmac.new(pem, head.encode(), hashlib.sha256).digest())
+    elif forge == "wrong_aud":
+        signed = assertion(app_id, key, aud="https://elsewhere.example/token")
+    elif forge == "long_lived":
+        import time
+        signed = assertion(app_id, key, exp=int(time.time()) + 3600)
+    else:
+        response = form_post(client, "/oauth/token", grant_type="authorization_code", code=code,
+                             redirect_uri=REDIRECT, code_verifier=verifier, client_id=app_id)
+        assert response.status_code in (400, 401) and response.json_body["error"] == "invalid_client"
+        return
+    response = exchange_with_assertion(client, code, verifier, signed)
+    assert response.status_code == 400 and response.json_body["error"] == "invalid_client"

@@ -20,7 +20,7 @@ from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 
-GRANTABLE_CONTEXT = {"launch/patient", "offline_access"}
+GRANTABLE_CONTEXT = {"launch/patient", "offline_access", "openid", "fhirUser"}
 # Authorization request parameters carried through the sign-in and consent forms.
 CARRIED = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
            "code_challenge_method", "nonce", "prompt", "launch")
@@ -70,7 +70,7 @@ class AuthorizeFlow:
             scopes = ScopeRequest.parse(data.get("scope"))
             granted = scopes.granted_within(client.head.approved_scopes or ())
             # Only what is built is granted; the token response's `scope` tells the client
-            # (RFC 6749 §3.3). openid/fhirUser and online_access come with their issue.
+            # (RFC 6749 §3.3). online_access comes with its issue.
             context = set(scopes.context) & GRANTABLE_CONTEXT
             if "offline_access" in context and "offline_access" not in (client.head.approved_scopes or ()):
                 raise InvalidScope("offline_access was not approved for this app.")

@@ -9,7 +9,8 @@ from chalicelib.oauth.scopes import CONTEXT_SCOPES
 
 CAPABILITIES = ["launch-standalone", "client-public", "client-confidential-symmetric",
                 "context-standalone-patient", "permission-patient", "permission-v1", "permission-v2",
-                "authorize-post", "permission-offline", "client-confidential-asymmetric"]
+                "authorize-post", "permission-offline", "client-confidential-asymmetric",
+                "sso-openid-connect"]
 
 
 def authorization_server_metadata(issuer: str, referential: Referential) -> Dict[str, Any]:
@@ -27,10 +28,18 @@ def authorization_server_metadata(issuer: str, referential: Referential) -> Dict
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384", "RS256", "ES256"],
-        "scopes_supported": sorted(CONTEXT_SCOPES - {"openid", "fhirUser", "online_access"})
+        "scopes_supported": sorted(CONTEXT_SCOPES - {"online_access"})
                             + sorted(referential.data_scopes),
         "ui_locales_supported": ["fr", "en"],
     }
+
+
+def openid_configuration(issuer: str, referential: Referential) -> Dict[str, Any]:
+    """OpenID Connect discovery: ID tokens name the citizen by a pairwise subject."""
+    return {**authorization_server_metadata(issuer, referential),
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser"]}
 
 
 def smart_configuration(issuer: str, referential: Referential) -> Dict[str, Any]:

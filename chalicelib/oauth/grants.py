@@ -2,7 +2,7 @@
 refresh tokens with rotation and family revocation (Authlib grants, our storage)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -42,6 +42,8 @@ class Authorization:
     pairwise_id: str
     consent_generation: int
     consent_expires_at: datetime
+    nonce: Optional[str] = None  # from the authorization request, echoed in the ID token
+    auth_time: Optional[int] = None
 
     def get_user_id(self) -> str:
         return self.pairwise_id
@@ -86,7 +88,8 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
                         condition=AuthorizationCodeItem.used == False)  # noqa: E712
         except UpdateError:
             return None
-        return self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
+        authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
+        return authorization and replace(authorization, nonce=item.nonce, auth_time=item.get_auth_time())
 
 
 class SmartRefreshTokenGrant(RefreshTokenGrant):

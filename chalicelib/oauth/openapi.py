@@ -44,6 +44,9 @@ PATHS = {
     "/fhir/.well-known/smart-configuration": {"get": {
         "operationId": "smartConfiguration", "tags": ["oauth"], "summary": "SMART App Launch configuration",
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _DISCOVERY}}}}}},
+    "/.well-known/openid-configuration": {"get": {
+        "operationId": "openidConfiguration", "tags": ["oauth"], "summary": "OpenID Connect discovery",
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _DISCOVERY}}}}}},
     "/.well-known/oauth-authorization-server": {"get": {
         "operationId": "authorizationServerMetadata", "tags": ["oauth"], "summary": "RFC 8414 metadata",
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _DISCOVERY}}}}}},
@@ -62,6 +65,8 @@ SCHEMAS = {
                                      "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"},
                                      "scope": {"type": "string", "description": "what was granted"},
                                      "patient": {"type": "string", "description": "pairwise patient id"},
+                                     "id_token": {"type": "string", "description": "with openid"},
+                                     "refresh_token": {"type": "string", "description": "with offline_access"},
                                      "access_grant_expiration": {"type": "integer",
                                                                  "description": "when the consent ends (epoch s)"}}},
     "JwkSet": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {

@@ -10,7 +10,7 @@ from chalicelib.catalog.referential import Referential
 from chalicelib.edge import Routes
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.oauth.authorize import AuthorizeFlow
-from chalicelib.oauth.discovery import authorization_server_metadata, smart_configuration
+from chalicelib.oauth.discovery import authorization_server_metadata, openid_configuration, smart_configuration
 from chalicelib.oauth.keys import TokenKeys
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 from chalicelib.responses import json_response
@@ -44,6 +44,11 @@ def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], 
     def oauth_metadata():
         """OAuth 2.0 authorization server metadata (RFC 8414)."""
         return json_response(authorization_server_metadata(issuer, referential), headers=_DISCOVERY_CACHE)
+
+    @routes.route("/.well-known/openid-configuration", methods=["GET"], cors=True)
+    def openid_metadata():
+        """OpenID Connect discovery (ID tokens for `openid`, with `fhirUser`)."""
+        return json_response(openid_configuration(issuer, referential), headers=_DISCOVERY_CACHE)
 
     def authorize() -> Response:
         ready()

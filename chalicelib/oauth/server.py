@@ -204,7 +204,22 @@ class BrokerServer(AuthorizationServer):
                  "access_grant_expiration": int(user.consent_expires_at.timestamp())}
         if grant_type == "refresh_token" or (include_refresh_token and "offline_access" in scope.split()):
             token["refresh_token"] = secrets.token_urlsafe(48)
+        if "openid" in scope.split():
+            token["id_token"] = self._id_token(client, user, scope, now)
         return token
+
+    def _id_token(self, client: Client, user: Authorization, scope: str, now: int) -> str:
+        """OpenID Connect ID token: who the citizen is for this app (pairwise), and with `fhirUser`,
+        the FHIR resource that represents them."""
+        claims = {"iss": self.issuer, "sub": user.pairwise_id, "aud": client.get_client_id(),
+                  "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME}
+        if user.auth_time is not None:
+            claims["auth_time"] = user.auth_time
+        if user.nonce:
+            claims["nonce"] = user.nonce
+        if "fhirUser" in scope.split():
+            claims["fhirUser"] = f"{self.fhir_base_url}/Patient/{user.pairwise_id}"
+        return self.keys.sign(claims)
 
     def create_oauth2_request(self, request: Request) -> ChaliceOAuth2Request:
         return request if isinstance(request, ChaliceOAuth2Request) else ChaliceOAuth2Request(request, self.issuer)

@@ -419,3 +419,18 @@ def test_forged_client_assertions_are_refused(client, asymmetric_client, forge):
         return
     response = exchange_with_assertion(client, code, verifier, signed)
     assert response.status_code == 400 and response.json_body["error"] == "invalid_client"
+
+
+def test_openid_fhiruser_gives_an_id_token_naming_the_patient(client):
+    verifier, challenge = pkce()
+    code = redirect_params(consent(client, challenge, scope="openid fhirUser launch/patient patient/Patient.rs",
+                                   nonce="n-0S6_WzA2Mj")[0])["code"]
+    body = exchange(client, code, verifier).json_body
+    assert set(body["scope"].split()) == {"openid", "fhirUser", "launch/patient", "patient/Patient.rs"}
+    config = client.get("/.well-known/openid-configuration").json_body
+    key = jwt.PyJWK(client.get("/oauth/jwks").json_body["keys"][0]).key
+    claims = jwt.decode(body["id_token"], key, algorithms=config["id_token_signing_alg_values_supported"],
+                        audience=SANDBOX, issuer=config["issuer"])
+    assert claims["sub"] == body["patient"] and claims["nonce"] == "n-0S6_WzA2Mj"
+    assert claims["fhirUser"] == f"{FHIR}/Patient/{body['patient']}"
+    assert "sso-openid-connect" in client.get("/fhir/.well-known/smart-configuration").json_body["capabilities"]

@@ -81,7 +81,10 @@ class AuthorizeFlow:
 
         session_id, session = self.sessions.find_or_start(session_id)
         form = oauth_request.form
-        if request.method == "POST" and not hmac.compare_digest(form.get("csrf_token", ""), session.csrf_token):
+        # Our own sign-in and consent forms carry a CSRF token; a bare POST of the authorization
+        # request by an app (authorize-post) carries none and is treated like a GET.
+        ours = bool(form.get("decision") or form.get("login_hint"))
+        if ours and not hmac.compare_digest(form.get("csrf_token", ""), session.csrf_token):
             return self._error("invalid_request", "The form expired or did not come from this site; start again.",
                                None, None, status=403, session_id=session_id)
         login_hint = form.get("login_hint") or (oauth_request.args.get("login_hint") if self.demo_logins else None)

@@ -434,3 +434,20 @@ def test_openid_fhiruser_gives_an_id_token_naming_the_patient(client):
     assert claims["sub"] == body["patient"] and claims["nonce"] == "n-0S6_WzA2Mj"
     assert claims["fhirUser"] == f"{FHIR}/Patient/{body['patient']}"
     assert "sso-openid-connect" in client.get("/fhir/.well-known/smart-configuration").json_body["capabilities"]
+
+
+def test_an_app_may_post_the_authorization_request(client):
+    _, challenge = pkce()
+    params = dict(parse_qs(urlsplit(authorize_url(challenge)).query))
+    response = client.post("/oauth/authorize", body=urlencode({k: v[0] for k, v in params.items()}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200 and b'name="login_hint"' in response.body
+
+
+def test_a_forged_cross_site_decision_is_refused(client):
+    _, challenge = pkce()
+    params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url(challenge)).query).items()}
+    params.update(decision="allow", scope="patient/Observation.rs", login_hint="demo-alice")
+    response = client.post("/oauth/authorize", body=urlencode(params),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 403 and "Location" not in response.headers

@@ -8,7 +8,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from chalicelib.catalog.referential import Referential
 from chalicelib.errors import InvalidRequest
@@ -126,8 +126,11 @@ def encode_cursor(key: Dict[str, str], fingerprint: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, fingerprint: str, key_names: Tuple[str, ...]) -> Dict[str, str]:
-    """The start key a cursor carries; a cursor from another query or a forged one is a 400."""
+def decode_cursor(cursor: str, fingerprint: str, key_names: Tuple[str, ...],
+                  fits: Callable[[Dict[str, str]], bool] = lambda key: True) -> Dict[str, str]:
+    """The start key a cursor carries; a cursor from another query or a forged one is a 400.
+    `fits` says whether the key lies within the query (its partition, its key range): a start
+    key outside would make DynamoDB refuse the query."""
     invalid = InvalidRequest("Invalid cursor: use the 'next' link of the previous page, unchanged.",
                              [{"parameter": "cursor", "message": "not a cursor of this query"}])
     try:
@@ -139,6 +142,7 @@ def decode_cursor(cursor: str, fingerprint: str, key_names: Tuple[str, ...]) -> 
         raise invalid
     key = decoded.get("k")
     if (not isinstance(key, dict) or set(key) != set(key_names)
-            or not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in key.values())):
+            or not all(isinstance(v, str) and 0 < len(v) <= 1024 for v in key.values())
+            or not fits(key)):
         raise invalid
     return key

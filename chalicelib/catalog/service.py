@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from pynamodb.exceptions import DoesNotExist
@@ -230,7 +230,10 @@ class CatalogService:
         start_key = None
         if query.cursor:
             start_key = {name: {"S": value} for name, value in
-                         catalog_query.decode_cursor(query.cursor, fingerprint, key_names).items()}
+                         catalog_query.decode_cursor(
+                             query.cursor, fingerprint, key_names,
+                             lambda key: key["facet"] == plan.facet and (
+                                 not plan.eco_key_below or key["eco_key"] < plan.eco_key_below)).items()}
         range_condition = (CatalogEntry.eco_key < plan.eco_key_below) if plan.eco_key_below else None
         results = index.query(plan.facet, range_key_condition=range_condition,
                               filter_condition=self._filter(plan.residual),

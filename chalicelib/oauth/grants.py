@@ -68,7 +68,7 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
             expires_at=now + timedelta(seconds=CODE_LIFETIME),
         ).save(condition=AuthorizationCodeItem.grant_key.does_not_exist())
 
-    def query_authorization_code(self, code: str, client: Client) -> Optional[AuthorizationCodeItem]:
+    def query_authorization_code(self, code: str, client) -> Optional[AuthorizationCodeItem]:
         try:
             item = AuthorizationCodeItem.get(grant_key("code", code))
         except DoesNotExist:

@@ -54,9 +54,8 @@ class ReviewService:
         key_names = ("app_id", "version", "review_queue", "submitted_at")
         start = None
         if cursor:
-            raw = decode_cursor(cursor, _QUEUE, key_names)
-            if not raw["version"].isdigit():
-                raise InvalidRequest("Invalid cursor.", [{"parameter": "cursor"}])
+            raw = decode_cursor(cursor, _QUEUE, key_names,
+                                lambda key: key["review_queue"] == "submitted" and key["version"].isdigit())
             start = {name: ({"N": value} if name == "version" else {"S": value}) for name, value in raw.items()}
         results = ListingVersion.review_queue_index.query("submitted", limit=limit, page_size=limit,
                                                          last_evaluated_key=start)

@@ -1,7 +1,6 @@
 """An independent OAuth client library (Authlib's requests client, as a real app would use) runs
 discovery, authorization with PKCE through the consent form, and the token exchange, over HTTP."""
 from html.parser import HTMLParser
-from urllib.parse import urlencode
 
 import jwt
 import pytest

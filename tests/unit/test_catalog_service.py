@@ -146,3 +146,14 @@ def test_a_cursor_only_works_for_its_own_query(catalog_service, many_apps):
     for forged in ("not-base64!", "eyJrIjoxfQ", page.next_cursor[:-4]):
         with pytest.raises(InvalidRequest):
             catalog_service.list_apps(query(catalog_service, limit=5, cursor=forged))
+
+
+def test_a_forged_cursor_outside_the_query_is_a_400_not_a_dynamodb_error(catalog_service, many_apps):
+    from chalicelib.catalog.query import encode_cursor, plan
+    for params, key in [({}, {"facet": "category#medication", "app_id": "x", "name_key": "a#x"}),
+                        ({"sort": "ecoscore", "min_ecoscore": "A"},
+                         {"facet": "all", "app_id": "x", "eco_key": "0999#z#x"})]:
+        parsed = query(catalog_service, **params)
+        forged = encode_cursor(key, plan(parsed, catalog_service.referential).fingerprint())
+        with pytest.raises(InvalidRequest):
+            catalog_service.list_apps(query(catalog_service, cursor=forged, **params))

@@ -26,6 +26,8 @@ class Settings:
     catalog_table: str
     consents_table: str
     grants_table: str
+    records_table: str
+    audit_table: str
     public_base_url: str
     catalog_dir: Path
     log_level: str
@@ -40,6 +42,17 @@ class Settings:
     signing_key_id: Optional[str] = None
     signing_key_file: Optional[Path] = None
     previous_signing_keys: List[Dict[str, Any]] = field(default_factory=list)
+    # Large document contents (S3; moto locally, at S3_ENDPOINT when set).
+    documents_bucket: str = "mes-local-documents"
+    s3_endpoint: Optional[str] = None
+    # The key that seals the citizen's internal id inside access tokens (AES-256-GCM), so that the
+    # FHIR API finds the record without a table read while apps see only pairwise ids: in AWS a
+    # data key encrypted by KMS (decrypted once per cold start), else a file made at run time.
+    claim_key_ciphertext: Optional[str] = None
+    claim_key_file: Optional[Path] = None
+    # Citizen sign-in upstream (FranceConnect in production): OpenID Connect settings as JSON,
+    # {"issuer", "client_id", ...}; None where only the demo picker signs citizens in.
+    citizen_oidc: Optional[Dict[str, Any]] = None
 
     @property
     def is_local(self) -> bool:
@@ -72,6 +85,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         catalog_table=env.get("CATALOG_TABLE", f"{prefix}catalog"),
         consents_table=env.get("CONSENTS_TABLE", f"{prefix}consents"),
         grants_table=env.get("GRANTS_TABLE", f"{prefix}grants"),
+        records_table=env.get("RECORDS_TABLE", f"{prefix}records"),
+        audit_table=env.get("AUDIT_TABLE", f"{prefix}audit"),
         public_base_url=public_base_url,
         catalog_dir=Path(env["CATALOG_DIR"]) if env.get("CATALOG_DIR") else _default_catalog_dir(),
         log_level=env.get("LOG_LEVEL", "INFO"),
@@ -81,6 +96,11 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         signing_key_id=env.get("SIGNING_KEY_ID") or None,
         signing_key_file=Path(env["SIGNING_KEY_FILE"]) if env.get("SIGNING_KEY_FILE") else None,
         previous_signing_keys=json.loads(env.get("PREVIOUS_SIGNING_KEYS") or "[]"),
+        documents_bucket=env.get("DOCUMENTS_BUCKET", f"{prefix}documents"),
+        s3_endpoint=env.get("S3_ENDPOINT") or None,
+        claim_key_ciphertext=env.get("CLAIM_KEY_CIPHERTEXT") or None,
+        claim_key_file=Path(env["CLAIM_KEY_FILE"]) if env.get("CLAIM_KEY_FILE") else None,
+        citizen_oidc=json.loads(env["CITIZEN_OIDC"]) if env.get("CITIZEN_OIDC") else None,
     )
 
 

@@ -28,6 +28,7 @@ test-fast: $(STAMP)
 bench: package
 	$(PY) bench/catalog.py
 	$(PY) bench/oauth.py
+	$(PY) bench/fhir.py
 	$(PY) bench/package.py $(PACKAGE_DIR)
 
 # `make package [STAGE=dev|prod]`: in build/package/<stage>/, the SAM template (sam.yaml: what

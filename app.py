@@ -10,16 +10,28 @@ from chalicelib.config import settings
 from chalicelib.consent import openapi as consent_openapi
 from chalicelib.consent import routes as consent_routes
 from chalicelib.consent.service import ConsentService
+from chalicelib.fhir import openapi as fhir_openapi
+from chalicelib.fhir import routes as fhir_routes
+from chalicelib.fhir.access import TokenVerifier
+from chalicelib.fhir.gate import Gate
+from chalicelib.fhir.resources import Codec, load_terminology
+from chalicelib.fhir.service import FhirService
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.service import identity_service_for
 from chalicelib.oauth import openapi as oauth_openapi
 from chalicelib.oauth import routes as oauth_routes
 from chalicelib.oauth.authorize import AuthorizeFlow
+from chalicelib.oauth.claims import claim_seal_for
 from chalicelib.oauth.keys import token_keys_for
 from chalicelib.oauth.server import BrokerServer
 from chalicelib.referencing import openapi as referencing_openapi
 from chalicelib.referencing import routes as referencing_routes
 from chalicelib.referencing.publisher_service import PublisherService
+from chalicelib.records import openapi as records_openapi
+from chalicelib.records import routes as records_routes
+from chalicelib.records.audit import AccessLog
+from chalicelib.records.documents import DocumentStore
+from chalicelib.records.service import RecordService
 from chalicelib.referencing.review_service import ReviewService
 
 app = Chalice(app_name="mes-appstore")
@@ -33,9 +45,15 @@ review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings)
 consent_service = ConsentService(utc_now)
 citizen_sessions = CitizenSessions(utc_now)
-oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service)
+claim_seal = claim_seal_for(settings)
+oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal)
 authorize_flow = AuthorizeFlow(oauth_server, consent_service, citizen_sessions, referential, settings.fhir_base_url,
                                demo_logins=settings.demo_sign_in)
+
+fhir_service = FhirService(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url), Gate(utc_now),
+                           DocumentStore(settings.documents_bucket, settings.region, settings.s3_endpoint), utc_now,
+                           settings.public_base_url)
+token_verifier = TokenVerifier(token_keys, claim_seal, settings.issuer, settings.fhir_base_url)
 
 app.register_blueprint(catalog_routes.create_blueprint(catalog_service))
 app.register_blueprint(referencing_routes.create_blueprint(identity_service, publisher_service, review_service))
@@ -43,6 +61,8 @@ app.register_blueprint(oauth_routes.create_blueprint(
     token_keys, oauth_server if token_keys else None, authorize_flow if token_keys else None, referential,
     settings.issuer, secure_cookies=not settings.is_local))
 app.register_blueprint(consent_routes.create_blueprint(consent_service, citizen_sessions))
+app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url))
+app.register_blueprint(records_routes.create_blueprint(AccessLog(utc_now), RecordService(utc_now), citizen_sessions))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
                                                 [catalog_openapi, referencing_openapi, oauth_openapi,
-                                                 consent_openapi]))
+                                                 consent_openapi, fhir_openapi, records_openapi]))

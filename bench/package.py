@@ -34,6 +34,8 @@ ELF_MACHINES = {62: "x86_64", 183: "arm64"}
 FUNCTION_ENV = {"STAGE": "prod", "AWS_REGION": "eu-west-3", "AWS_DEFAULT_REGION": "eu-west-3",
                 "APPS_TABLE": "mes-prod-apps", "CATALOG_TABLE": "mes-prod-catalog",
                 "PUBLIC_BASE_URL": "https://bench.invalid", "TRUSTED_ISSUERS": "[]",
+                "CONSENTS_TABLE": "mes-prod-consents", "GRANTS_TABLE": "mes-prod-grants",
+                "RECORDS_TABLE": "mes-prod-records", "AUDIT_TABLE": "mes-prod-audit", "CLAIM_KEY_ID": "bench",
                 "DOCUMENTS_BUCKET": "bench", "SIGNING_KEY_ID": "bench", "LOG_LEVEL": "INFO"}
 
 

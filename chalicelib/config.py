@@ -47,8 +47,9 @@ class Settings:
     s3_endpoint: Optional[str] = None
     # The key that seals the citizen's internal id inside access tokens (AES-256-GCM), so that the
     # FHIR API finds the record without a table read while apps see only pairwise ids: in AWS a
-    # data key encrypted by KMS (decrypted once per cold start), else a file made at run time.
-    claim_key_ciphertext: Optional[str] = None
+    # data key made by KMS key CLAIM_KEY_ID, kept encrypted in the grants table and decrypted once per
+    # cold start), else a file made at run time.
+    claim_key_id: Optional[str] = None
     claim_key_file: Optional[Path] = None
     # Citizen sign-in upstream (FranceConnect in production): OpenID Connect settings as JSON,
     # {"issuer", "client_id", ...}; None where only the demo picker signs citizens in.
@@ -98,7 +99,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         previous_signing_keys=json.loads(env.get("PREVIOUS_SIGNING_KEYS") or "[]"),
         documents_bucket=env.get("DOCUMENTS_BUCKET", f"{prefix}documents"),
         s3_endpoint=env.get("S3_ENDPOINT") or None,
-        claim_key_ciphertext=env.get("CLAIM_KEY_CIPHERTEXT") or None,
+        claim_key_id=env.get("CLAIM_KEY_ID") or None,
         claim_key_file=Path(env["CLAIM_KEY_FILE"]) if env.get("CLAIM_KEY_FILE") else None,
         citizen_oidc=json.loads(env["CITIZEN_OIDC"]) if env.get("CITIZEN_OIDC") else None,
     )

@@ -68,6 +68,7 @@ def build_document(app: Chalice, base_url: str, fragments: Iterable[ModuleType])
     for fragment in fragments:
         document["paths"].update(copy.deepcopy(fragment.PATHS))
         document["components"]["schemas"].update(copy.deepcopy(fragment.SCHEMAS))
+        document["components"]["securitySchemes"].update(copy.deepcopy(getattr(fragment, "SECURITY_SCHEMES", {})))
     for path, methods in app.routes.items():
         for method, entry in methods.items():
             operation = document["paths"].get(path, {}).get(method.lower())

@@ -29,23 +29,29 @@ os.environ.update({
     "POWERTOOLS_LOG_DEDUPLICATION_DISABLED": "1",
     # The broker's signing key for this session, made now like `make run` makes its own.
     "SIGNING_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "signing-key.pem"),
+    "CLAIM_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "claim-key.bin"),
     "TRUSTED_ISSUERS": json.dumps([{"issuer": TEST_ISSUER, "audience": TEST_AUDIENCE,
                                     "algorithms": ["ES256"], "jwks": {"keys": [_TEST_JWK]}}]),
 })
 for name in ("DYNAMODB_ENDPOINT", "AWS_PROFILE", "CATALOG_DIR", "APPS_TABLE", "CATALOG_TABLE",
-             "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE", "SIGNING_KEY_ID", "PREVIOUS_SIGNING_KEYS"):
+             "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE", "SIGNING_KEY_ID", "PREVIOUS_SIGNING_KEYS", "CLAIM_KEY_ID",
+             "S3_ENDPOINT", "DOCUMENTS_BUCKET", "RECORDS_TABLE", "AUDIT_TABLE", "CITIZEN_OIDC"):
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402
 
+from chalicelib.oauth.claims import create_key_file as create_claim_key_file  # noqa: E402
 from chalicelib.oauth.keys import LocalSigningKey  # noqa: E402
 
 LocalSigningKey.create(Path(os.environ["SIGNING_KEY_FILE"]))
+create_claim_key_file(Path(os.environ["CLAIM_KEY_FILE"]))
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.catalog.demo import seed_demo_catalog  # noqa: E402
 from chalicelib.catalog.referential import load_referential  # noqa: E402
 from chalicelib.catalog.service import CatalogService  # noqa: E402
+from chalicelib.config import settings  # noqa: E402
+from chalicelib.records.documents import DocumentStore  # noqa: E402
 from chalicelib.storage import ensure_tables  # noqa: E402
 
 
@@ -55,6 +61,12 @@ def aws():
     with mock_aws():
         ensure_tables()
         yield
+
+
+@pytest.fixture
+def documents_bucket(aws):
+    """The documents bucket, for tests that store large document contents."""
+    DocumentStore(settings.documents_bucket, settings.region, None).ensure_bucket()
 
 
 @pytest.fixture(scope="session")

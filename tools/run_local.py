@@ -79,7 +79,9 @@ def main() -> int:
         "STAGE": "local",
         "DEMO_ISSUER_KEY_FILE": str(key_file),
         "SIGNING_KEY_FILE": str(key_file.with_name("signing-key.pem")),
+        "CLAIM_KEY_FILE": str(key_file.with_name("claim-key.bin")),
         "DYNAMODB_ENDPOINT": f"http://{HOST}:{dynamodb_port}",
+        "S3_ENDPOINT": f"http://{HOST}:{dynamodb_port}",  # moto's one server serves S3 too
         "PUBLIC_BASE_URL": base_url,
         # moto accepts any credentials; these keep botocore from looking for real ones.
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
@@ -105,14 +107,23 @@ def main() -> int:
 
         from chalicelib.identity.demo import create_key_file
 
+        from chalicelib.fhir.resources import Codec, load_terminology
+        from chalicelib.oauth.claims import create_key_file as create_claim_key_file
         from chalicelib.oauth.keys import LocalSigningKey
+        from chalicelib.records.demo import seed_demo_records
+        from chalicelib.records.documents import DocumentStore
 
         create_key_file(key_file)  # a new demo issuer key at every start; never committed
         LocalSigningKey.create(key_file.with_name("signing-key.pem"))  # the broker's own key
+        create_claim_key_file(key_file.with_name("claim-key.bin"))  # seals patient ids in tokens
         ensure_tables()
         apps = seed_demo_catalog(CatalogService(load_referential()))
-        print(f"Embedded DynamoDB (moto) on {HOST}:{dynamodb_port}: tables created, "
-              f"{len(apps)} demo apps published.", flush=True)
+        from chalicelib.config import settings
+        DocumentStore(settings.documents_bucket, settings.region, settings.s3_endpoint).ensure_bucket()
+        records = seed_demo_records(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url),
+                                    settings.catalog_dir)
+        print(f"Embedded DynamoDB and S3 (moto) on {HOST}:{dynamodb_port}: tables created, "
+              f"{len(apps)} demo apps published, {records} demo records.", flush=True)
 
         chalice = Path(sys.executable).with_name("chalice")
         child = subprocess.Popen(
@@ -130,6 +141,9 @@ Mon espace santé app store, local stage, at {base_url}
                           {base_url}/catalog/apps/demo-sandbox
   Référentiel             {base_url}/catalog/referential
   OpenAPI 3.1             {base_url}/openapi.json
+FHIR R4 (SMART App Launch; client demo-sandbox, redirect http://127.0.0.1:9999/callback):
+  CapabilityStatement     {base_url}/fhir/metadata
+  SMART configuration     {base_url}/fhir/.well-known/smart-configuration
 Demo bearer tokens (publisher, reviewer), in another terminal:
   make token ROLE=publisher{"" if port == 8000 else f" PORT={port}"}
   make token ROLE=reviewer{"" if port == 8000 else f" PORT={port}"}
@@ -151,6 +165,7 @@ Press Ctrl-C to stop.
         dynamodb.stop()
         key_file.unlink(missing_ok=True)
         key_file.with_name("signing-key.pem").unlink(missing_ok=True)
+        key_file.with_name("claim-key.bin").unlink(missing_ok=True)
         print("Stopped the API and the embedded DynamoDB.", flush=True)
 
 

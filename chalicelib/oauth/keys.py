@@ -117,6 +117,7 @@ class TokenKeys:
     def __init__(self, current: SigningKey, previous: Sequence[Mapping[str, Any]] = ()) -> None:
         self.current = current
         self.previous = [dict(jwk) for jwk in previous]
+        self._verification_keys: Dict[str, Any] = {}  # kid -> public key, built on first use
 
     def jwks(self) -> Dict[str, List[Dict[str, Any]]]:
         return {"keys": [self.current.public_jwk(), *self.previous]}
@@ -131,10 +132,13 @@ class TokenKeys:
                required: Sequence[str] = ("exp", "iat", "iss", "aud", "sub")) -> Dict[str, Any]:
         """Claims of a token we signed; raises jwt.PyJWTError for anything else."""
         kid = jwt.get_unverified_header(token).get("kid")
-        jwk = next((k for k in self.jwks()["keys"] if k["kid"] == kid), None)
-        if jwk is None:
-            raise jwt.InvalidKeyError("unknown kid")
-        return jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=[ALGORITHM], audience=audience,
+        key = self._verification_keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            jwk = next((k for k in self.jwks()["keys"] if k["kid"] == kid), None)
+            if jwk is None:
+                raise jwt.InvalidKeyError("unknown kid")
+            key = self._verification_keys[kid] = jwt.PyJWK(jwk).key
+        return jwt.decode(token, key, algorithms=[ALGORITHM], audience=audience,
                           issuer=issuer, options={"require": list(required)})
 
 

@@ -22,6 +22,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.assertions import PrivateKeyJwt
+from chalicelib.oauth.claims import SEALED_CLAIM, ClaimSeal
 from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
 from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorizationCodeGrant,
                                      SmartRefreshTokenGrant)
@@ -124,10 +125,10 @@ class Client(ClientMixin):
 
 class BrokerServer(AuthorizationServer):
     def __init__(self, keys: Optional[TokenKeys], issuer: str, fhir_base_url: str, clock: Clock,
-                 consents: ConsentService) -> None:
+                 consents: ConsentService, seal: Optional[ClaimSeal] = None) -> None:
         super().__init__()
         self.keys, self.issuer, self.fhir_base_url, self.clock = keys, issuer, fhir_base_url, clock
-        self.consents = consents
+        self.consents, self.seal = consents, seal
         self.register_grant(SmartAuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(SmartRefreshTokenGrant)
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(issuer))
@@ -199,6 +200,8 @@ class BrokerServer(AuthorizationServer):
                   "patient": user.pairwise_id, "client_id": client.get_client_id(), "scope": scope,
                   "jti": str(uuid.uuid4()), "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME,
                   "consent_generation": user.consent_generation}
+        if self.seal is not None:  # the citizen's internal id, for the FHIR API only (oauth/claims.py)
+            claims[SEALED_CLAIM] = self.seal.seal(user.patient_id, client.get_client_id())
         token = {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",
                  "expires_in": ACCESS_TOKEN_LIFETIME, "scope": scope, "patient": user.pairwise_id,
                  "access_grant_expiration": int(user.consent_expires_at.timestamp())}

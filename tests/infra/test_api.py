@@ -55,9 +55,20 @@ def test_alarms_watch_5xx_and_throttling(resources: Resources) -> None:
 
 
 def test_every_table_is_watched_for_throttling(resources: Resources) -> None:
-    watched = {table for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values()
+    watched = {(table, metric["MetricStat"]["Metric"]["MetricName"])
+               for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values()
                for metric in alarm["Properties"].get("Metrics", []) if "MetricStat" in metric
                if metric["MetricStat"]["Metric"]["MetricName"].endswith("ThrottleEvents")
                for dimension in metric["MetricStat"]["Metric"]["Dimensions"]
                for table in referenced(dimension["Value"])}
-    assert set(of_type(resources, "AWS::DynamoDB::Table")) <= watched
+    for table in of_type(resources, "AWS::DynamoDB::Table"):
+        assert {(table, "ReadThrottleEvents"), (table, "WriteThrottleEvents")} <= watched, table
+
+
+def test_metric_math_alarms_stay_within_cloudwatch_limits(resources: Resources) -> None:
+    # A hard limit that cfn-lint does not know: CloudFormation would fail at deployment.
+    for name, alarm in of_type(resources, "AWS::CloudWatch::Alarm").items():
+        metrics = alarm["Properties"].get("Metrics", [])
+        assert len([m for m in metrics if "MetricStat" in m]) <= 10, name
+        assert len([m for m in metrics if "Expression" in m]) <= 10, name
+        assert not metrics or len([m for m in metrics if m.get("ReturnData", True)]) == 1, name

@@ -7,12 +7,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Set
 
-from tests.infra.cfn import Resources, function, of_type, referenced
+from tests.infra.cfn import Resources, function, listed, of_type, referenced, role_statements
 from tests.infra.conftest import PROJECT
 
-# Set by the template ahead of the code that will read them (the documents issue).
-NOT_READ_YET = {"DOCUMENTS_BUCKET"}
+# Set by the template ahead of the code that will read them (none at present).
+NOT_READ_YET: Set[str] = set()
 
 
 def test_cfn_lint_finds_nothing(package_dir: Path) -> None:
@@ -40,6 +41,28 @@ def test_function_environment_names_the_stack_resources(resources: Resources) ->
     for key in signing_keys:
         properties = resources[key]["Properties"]
         assert (properties["KeySpec"], properties["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+
+
+def test_claim_key_is_a_symmetric_key_of_its_own_that_the_function_can_use(resources: Resources) -> None:
+    # chalicelib/oauth/claims.py: GenerateDataKey (AES_256) once per deployment, Decrypt once per
+    # cold start, called directly (not through a service), so the ViaService-bound data key won't do.
+    (key,) = referenced(function(resources)["Properties"]["Environment"]["Variables"]["CLAIM_KEY_ID"])
+    properties = resources[key]["Properties"]
+    assert resources[key]["Type"] == "AWS::KMS::Key"
+    assert (properties.get("KeySpec", "SYMMETRIC_DEFAULT"), properties.get("KeyUsage")) == (
+        "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+    statements = [s for s in role_statements(resources) if key in referenced(s["Resource"])]
+    assert {action for s in statements for action in listed(s["Action"])} == {"kms:GenerateDataKey", "kms:Decrypt"}
+    # Only with the encryption context the code sends (claims.py _CONTEXT).
+    from chalicelib.oauth.claims import _CONTEXT
+    for statement in statements:
+        assert statement["Condition"] == {"StringEquals": {
+            f"kms:EncryptionContext:{name}": value for name, value in _CONTEXT.items()}}
+    # Nothing at rest is encrypted with it: tables, bucket and logs use the data key.
+    for name, resource in resources.items():
+        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Logs::LogGroup",
+                                "AWS::SNS::Topic"):
+            assert key not in json.dumps(resource["Properties"]), name
 
 
 def test_function_environment_is_what_the_configuration_reads(resources: Resources) -> None:

@@ -1,0 +1,99 @@
+"""Who is calling the FHIR API, for which patient, allowed to do what: from the bearer token alone.
+
+The token is verified locally (pinned ES256, the broker's keys, `iss`, `aud`, `exp`); that the
+consent still stands and the app is still published is checked by the gate (gate.py), in the same
+DynamoDB transaction that records the access."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import FrozenSet, Optional, Tuple
+from urllib.parse import parse_qsl
+
+import jwt
+
+from chalicelib.catalog.models import is_app_id
+from chalicelib.errors import Forbidden, Unauthenticated
+from chalicelib.oauth.claims import SEALED_CLAIM, ClaimSeal, SealError
+from chalicelib.oauth.keys import TokenKeys
+from chalicelib.oauth.scopes import DataScope, InvalidScope, ScopeRequest
+
+INTERACTION_PERMISSION = {"read": "r", "search": "s", "create": "c", "update": "u", "delete": "d"}
+
+
+def invalid_token(description: str) -> Unauthenticated:
+    return Unauthenticated(description, headers={
+        "WWW-Authenticate": f'Bearer realm="fhir", error="invalid_token", error_description="{description}"'})
+
+
+@dataclass(frozen=True)
+class Permission:
+    """What a token allows on one resource type for one interaction: everything, or only some
+    categories (granular scopes such as `patient/Observation.rs?category=vital-signs`)."""
+
+    categories: Optional[FrozenSet[str]]  # None: all categories
+
+    def covers(self, category: Optional[str]) -> bool:
+        return self.categories is None or (category is not None and category in self.categories)
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    app_id: str
+    pairwise_id: str
+    patient_id: str  # internal: for keys only, never shown
+    generation: int
+    scopes: Tuple[DataScope, ...]
+    scope_text: str
+
+    def permission(self, resource_type: str, interaction: str) -> Permission:
+        """The permission, or 403 insufficient_scope."""
+        letter = INTERACTION_PERMISSION[interaction]
+        categories = set()
+        for scope in self.scopes:
+            if scope.resource in (resource_type, "*") and letter in scope.permissions:
+                if not scope.query:
+                    return Permission(None)
+                restriction = dict(parse_qsl(scope.query))
+                if set(restriction) == {"category"}:
+                    categories.update(value.rpartition("|")[2] for value in restriction["category"].split(","))
+        if categories:
+            return Permission(frozenset(categories))
+        needed = f"patient/{resource_type}.{letter}"
+        raise Forbidden(f"The access token does not allow {interaction} on {resource_type} (needs {needed}).",
+                        headers={"WWW-Authenticate": f'Bearer realm="fhir", error="insufficient_scope", '
+                                                     f'scope="{needed}"'})
+
+
+class TokenVerifier:
+    def __init__(self, keys: Optional[TokenKeys], seal: Optional[ClaimSeal], issuer: str, audience: str) -> None:
+        self.keys, self.seal, self.issuer, self.audience = keys, seal, issuer, audience
+
+    def grant_of(self, authorization: Optional[str]) -> AccessGrant:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("A bearer access token is required (SMART App Launch).",
+                                  headers={"WWW-Authenticate": 'Bearer realm="fhir"'})
+        if self.keys is None or self.seal is None:
+            raise invalid_token("This server cannot verify tokens: no key is configured.")
+        try:
+            claims = self.keys.verify(token.strip(), self.audience, self.issuer,
+                                      required=("exp", "iat", "iss", "aud", "sub", "client_id", "patient"))
+            if jwt.get_unverified_header(token.strip()).get("typ") != "at+jwt":
+                raise jwt.InvalidTokenError("not an access token")
+        except jwt.ExpiredSignatureError:
+            raise invalid_token("The access token has expired.") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise invalid_token("The access token is not valid here.") from None
+        app_id = claims["client_id"]
+        if not isinstance(app_id, str) or not is_app_id(app_id):
+            raise invalid_token("The access token is not valid here.")
+        try:
+            patient_id = self.seal.unseal(claims.get(SEALED_CLAIM), app_id)
+            scopes = ScopeRequest.parse(str(claims.get("scope", ""))).data
+        except (SealError, InvalidScope):
+            raise invalid_token("The access token is not valid here.") from None
+        generation = claims.get("consent_generation")
+        if not isinstance(generation, int):
+            raise invalid_token("The access token is not valid here.")
+        return AccessGrant(app_id, str(claims["patient"]), patient_id, generation, scopes, str(claims.get("scope", "")))
+

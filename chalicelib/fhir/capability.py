@@ -1,0 +1,73 @@
+"""GET /fhir/metadata: the CapabilityStatement, from the same tables the code uses."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from chalicelib.fhir.search import PARAMETERS
+
+SOFTWARE_VERSION, RELEASE_DATE = "0.5.0", "2026-11-28"
+_SEARCH_TYPES = {"patient": "reference", "subject": "reference", "type": "token", "code": "token",
+                 "category": "token", "status": "token", "date": "date"}
+_INTERACTIONS = {
+    "DocumentReference": ["read", "search-type", "create", "update", "delete"],
+    "Observation": ["read", "search-type", "create", "update", "delete"],
+    "Appointment": ["read", "search-type", "create", "update", "delete"],
+    "Patient": ["read"],
+}
+_PROFILES = {"DocumentReference": "Documents of the DMP (LOINC document types)",
+             "Observation": "The eleven Mon espace santé measures (LOINC, UCUM)",
+             "Appointment": "The shared agenda", "Patient": "The citizen, under the app's pairwise id"}
+
+
+def capability_statement(public_base_url: str) -> Dict[str, Any]:
+    fhir = f"{public_base_url}/fhir"
+    resources = []
+    for resource_type, interactions in _INTERACTIONS.items():
+        entry: Dict[str, Any] = {
+            "type": resource_type, "documentation": _PROFILES[resource_type],
+            "interaction": [{"code": code} for code in interactions],
+            "versioning": "versioned-update", "readHistory": False, "updateCreate": False,
+            "conditionalCreate": False, "conditionalUpdate": False, "conditionalDelete": "not-supported",
+        }
+        if resource_type in PARAMETERS:
+            entry["searchParam"] = [{"name": name, "type": _SEARCH_TYPES[name]}
+                                    for name in ["patient", *sorted(PARAMETERS[resource_type])]]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": "mes-appstore",
+        "url": f"{fhir}/metadata",
+        "name": "MonEspaceSanteAppStoreFhir",
+        "title": "Mon espace santé: FHIR API for referenced apps",
+        "status": "active",
+        "experimental": False,
+        "date": RELEASE_DATE,
+        "publisher": "Mon espace santé",
+        "description": "The citizen's documents, measures and agenda, for the apps they consented to.",
+        "kind": "instance",
+        "software": {"name": "mes-appstore", "version": SOFTWARE_VERSION},
+        "implementation": {"description": "Mon espace santé consent broker", "url": fhir},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Every call needs a SMART App Launch access token; each is checked against the "
+                             "citizen's consent and logged in their access history.",
+            "security": {
+                "cors": True,
+                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                         "code": "SMART-on-FHIR"}], "text": "OAuth2 using SMART-on-FHIR profile"}],
+                "extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [
+                        {"url": "authorize", "valueUri": f"{public_base_url}/oauth/authorize"},
+                        {"url": "token", "valueUri": f"{public_base_url}/oauth/token"},
+                        {"url": "introspect", "valueUri": f"{public_base_url}/oauth/introspect"},
+                        {"url": "revoke", "valueUri": f"{public_base_url}/oauth/revoke"},
+                        {"url": "manage", "valueUri": f"{public_base_url}/account/consents"},
+                    ]}],
+            },
+            "resource": resources,
+            "interaction": [{"code": "transaction"}],
+        }],
+    }

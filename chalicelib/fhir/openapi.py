@@ -1,0 +1,83 @@
+"""OpenAPI 3.1 description of the FHIR R4 API (/fhir). The CapabilityStatement at /fhir/metadata is
+the FHIR-native description; this one lets OpenAPI tooling see the same endpoints."""
+from __future__ import annotations
+
+_SMART = [{"smart": []}]
+_TYPE = {"name": "resource_type", "in": "path", "required": True,
+         "schema": {"enum": ["DocumentReference", "Observation", "Appointment", "Patient"]}}
+_ID = {"name": "resource_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}}
+_IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": "The version being replaced, as its ETag (W/\"3\"): 412 if it is stale."}
+_PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+           "description": "`handling=lenient` ignores unknown search parameters instead of a 400."}
+
+
+def _fhir(description, schema_ref="#/components/schemas/FhirResource"):
+    return {"description": description, "content": {"application/fhir+json": {"schema": {"$ref": schema_ref}}}}
+
+
+_OUTCOME = {status: _fhir(text, "#/components/schemas/OperationOutcome") for status, text in {
+    "400": "Bad parameter", "401": "No, invalid or expired token; consent withdrawn; app suspended "
+    "(WWW-Authenticate: Bearer error=\"invalid_token\")", "403": "The token's scopes do not allow this",
+    "404": "No such resource for this patient", "412": "Stale If-Match", "413": "Body too large",
+    "415": "Not application/fhir+json", "422": "Invalid resource: each issue names the element"}.items()}
+
+
+def _errors(*statuses):
+    return {status: _OUTCOME[status] for status in statuses}
+
+
+PATHS = {
+    "/fhir/metadata": {"get": {
+        "operationId": "fhirCapabilities", "tags": ["fhir"], "summary": "CapabilityStatement (FHIR R4)",
+        "responses": {"200": _fhir("CapabilityStatement")}}},
+    "/fhir/{resource_type}": {
+        "get": {"operationId": "fhirSearch", "tags": ["fhir"], "summary": "Search (searchset Bundle)",
+                "security": _SMART, "parameters": [_TYPE, _PREFER, *[
+                    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                    for name in ("patient", "type", "code", "category", "date", "status", "_count", "_cursor")]],
+                "responses": {"200": _fhir("Bundle"), **_errors("400", "401", "403", "404")}},
+        "post": {"operationId": "fhirCreate", "tags": ["fhir"], "summary": "Create",
+                 "security": _SMART, "parameters": [_TYPE],
+                 "requestBody": {"required": True, "content": {"application/fhir+json": {
+                     "schema": {"$ref": "#/components/schemas/FhirResource"}}}},
+                 "responses": {"201": _fhir("Created (Location, ETag)"),
+                               **_errors("400", "401", "403", "404", "413", "415", "422")}}},
+    "/fhir/{resource_type}/{resource_id}": {
+        "get": {"operationId": "fhirRead", "tags": ["fhir"], "summary": "Read", "security": _SMART,
+                "parameters": [_TYPE, _ID], "responses": {"200": _fhir("The resource (ETag)"),
+                                                          **_errors("401", "403", "404")}},
+        "put": {"operationId": "fhirUpdate", "tags": ["fhir"], "summary": "Update (what this app wrote)",
+                "security": _SMART, "parameters": [_TYPE, _ID, _IF_MATCH],
+                "requestBody": {"required": True, "content": {"application/fhir+json": {
+                    "schema": {"$ref": "#/components/schemas/FhirResource"}}}},
+                "responses": {"200": _fhir("The new version (ETag)"),
+                              **_errors("400", "401", "403", "404", "412", "413", "415", "422")}},
+        "delete": {"operationId": "fhirDelete", "tags": ["fhir"], "summary": "Delete (what this app wrote)",
+                   "security": _SMART, "parameters": [_TYPE, _ID],
+                   "responses": {"204": {"description": "Deleted"}, **_errors("401", "403", "404")}}},
+    "/fhir": {"post": {
+        "operationId": "fhirTransaction", "tags": ["fhir"], "summary": "Transaction Bundle of creations",
+        "security": _SMART, "requestBody": {"required": True, "content": {"application/fhir+json": {
+            "schema": {"$ref": "#/components/schemas/FhirResource"}}}},
+        "responses": {"200": _fhir("transaction-response Bundle"), **_errors("400", "401", "403", "413", "415", "422")}}},
+}
+
+SCHEMAS = {
+    "FhirResource": {"type": "object", "required": ["resourceType"],
+                     "properties": {"resourceType": {"type": "string"}, "id": {"type": "string"}}},
+    "OperationOutcome": {"type": "object", "required": ["resourceType", "issue"], "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {"type": "array", "items": {"type": "object", "required": ["severity", "code"], "properties": {
+            "severity": {"type": "string"}, "code": {"type": "string"}, "diagnostics": {"type": "string"},
+            "expression": {"type": "array", "items": {"type": "string"}}}}}}},
+}
+
+SECURITY_SCHEMES = {"smart": {
+    "type": "oauth2", "description": "SMART App Launch: an access token from this broker's /oauth/token, "
+                                     "for the citizen who consented.",
+    "flows": {"authorizationCode": {"authorizationUrl": "/oauth/authorize", "tokenUrl": "/oauth/token",
+                                    "scopes": {"patient/DocumentReference.rs": "Read documents",
+                                               "patient/Observation.rs": "Read measures",
+                                               "patient/Appointment.rs": "Read the agenda",
+                                               "launch/patient": "Patient context"}}}}}

@@ -1,0 +1,508 @@
+"""The FHIR R4 resources of the record: what an app may write (checked), how they are stored and
+indexed, and how they are shown back, under the pairwise patient id the app knows.
+
+Stored resources carry no id, meta or patient id: references to the patient are kept as
+`Patient/$self` and become `Patient/<pairwise id>` for each app that reads them."""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from chalicelib.errors import DomainError
+
+SELF = "Patient/$self"
+RESOURCE_TYPES = ("DocumentReference", "Observation", "Appointment", "Patient")
+WRITABLE = ("DocumentReference", "Observation", "Appointment")
+MAX_TEXT = 10_000
+# Document content up to this size (decoded) sits in the record; larger content goes to S3 and is
+# served through short-lived pre-signed URLs. A resource as stored stays far below DynamoDB's 400 KB.
+INLINE_CONTENT_BYTES = 64 * 1024
+MAX_CONTENT_BYTES = 4 * 1024 * 1024  # within Lambda's 6 MB request limit once in base64
+MAX_STORED_BYTES = 300 * 1024
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+class InvalidResource(DomainError):
+    """422: the resource breaks a rule; each detail names the failing element (FHIRPath)."""
+
+    status, code = 422, "validation_failed"
+
+
+def is_resource_id(value: str) -> bool:
+    return bool(_ID.match(value or ""))
+
+
+@dataclass(frozen=True)
+class Terminology:
+    directory: Path
+
+    @cached_property
+    def _data(self) -> Dict[str, Any]:
+        return json.loads((self.directory / "fhir" / "terminology.json").read_text(encoding="utf-8"))
+
+    @cached_property
+    def systems(self) -> Dict[str, str]:
+        return self._data["systems"]
+
+    @cached_property
+    def document_types(self) -> Dict[str, Dict[str, Any]]:
+        return {t["code"]: t for t in self._data["document_types"]}
+
+    @cached_property
+    def document_categories(self) -> Dict[str, Dict[str, Any]]:
+        return {c["code"]: c for c in self._data["document_categories"]}
+
+    @cached_property
+    def measures(self) -> Dict[str, Dict[str, Any]]:
+        return {m["code"]: m for m in self._data["measures"]}
+
+
+@lru_cache(maxsize=4)
+def load_terminology(directory: Path) -> Terminology:
+    return Terminology(Path(directory))
+
+
+@dataclass
+class Indexed:
+    """A checked resource as stored, with what searches need."""
+
+    resource: Dict[str, Any]
+    date: str  # UTC, `YYYY-MM-DDTHH:MM:SSZ`
+    code: Optional[str] = None
+    category: Optional[str] = None
+    status: Optional[str] = None
+    content: List[Tuple[int, bytes]] = field(default_factory=list)  # (index, bytes) to put in S3
+
+
+class Problems:
+    """Collects every problem in a resource, so that one answer lists them all."""
+
+    def __init__(self, resource_type: str) -> None:
+        self.resource_type, self.details = resource_type, []
+
+    def add(self, path: str, message: str) -> None:
+        self.details.append({"pointer": f"{self.resource_type}.{path}" if path else self.resource_type,
+                             "message": message})
+
+    def raise_any(self) -> None:
+        if self.details:
+            raise InvalidResource(f"The {self.resource_type} is invalid: {self.details[0]['message']}",
+                                  self.details)
+
+
+def utc_instant(value: str) -> Optional[datetime]:
+    """A FHIR dateTime with a time zone, or a date (taken as midnight UTC)."""
+    if not isinstance(value, str):
+        return None
+    if _DATE.match(value):
+        parts = [int(p) for p in value.split("-")] + [1, 1]
+        try:
+            return datetime(parts[0], parts[1], parts[2], tzinfo=timezone.utc)
+        except ValueError:
+            return None
+    if _DATETIME.match(value):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+        except ValueError:
+            return None
+    return None
+
+
+def date_key(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Codec:
+    """Checks incoming resources and shows stored ones, for one deployment's terminology."""
+
+    def __init__(self, terminology: Terminology, fhir_base_url: str) -> None:
+        self.terminology, self.fhir_base_url = terminology, fhir_base_url
+
+    # -- patient references ---------------------------------------------------------------
+
+    def _to_self(self, value: Any, pairwise_id: str, problems: Problems, path: str = "") -> Any:
+        """References to the app's patient become `Patient/$self`; another patient's, a problem."""
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else key
+                if key == "reference" and isinstance(item, str) and "Patient/" in item:
+                    if item in (f"Patient/{pairwise_id}", f"{self.fhir_base_url}/Patient/{pairwise_id}"):
+                        out[key] = SELF
+                    else:
+                        problems.add(child, "Only the patient of the access token may be referenced.")
+                        out[key] = item
+                else:
+                    out[key] = self._to_self(item, pairwise_id, problems, child)
+            return out
+        if isinstance(value, list):
+            return [self._to_self(item, pairwise_id, problems, f"{path}[{i}]") for i, item in enumerate(value)]
+        return value
+
+    @staticmethod
+    def _from_self(value: Any, pairwise_id: str) -> Any:
+        text = json.dumps(value, ensure_ascii=False)
+        return json.loads(text.replace(json.dumps(SELF), json.dumps(f"Patient/{pairwise_id}")))
+
+    # -- writing --------------------------------------------------------------------------
+
+    def check(self, resource_type: str, body: Any, pairwise_id: str, now: datetime) -> Indexed:
+        if resource_type not in WRITABLE:
+            raise InvalidResource(f"{resource_type} cannot be written through this API.")
+        if not isinstance(body, dict):
+            raise InvalidResource("The body must be a FHIR resource (a JSON object).")
+        problems = Problems(resource_type)
+        if body.get("resourceType") != resource_type:
+            problems.add("resourceType", f"resourceType must be '{resource_type}'.")
+            problems.raise_any()
+        allowed = _ELEMENTS[resource_type]
+        for name in body:
+            if name not in allowed:
+                problems.add(name, f"'{name}' is not an element this server accepts on {resource_type} "
+                                   f"(accepted: {', '.join(sorted(allowed))}).")
+        resource = {k: v for k, v in body.items() if k not in ("resourceType", "id", "meta", "text")}
+        resource = self._to_self(resource, pairwise_id, problems)
+        for name, shape in _SHAPES.items():
+            if name in resource and name in allowed:
+                problem = shape_problem(shape, resource[name])
+                if problem:
+                    problems.add(name, f"'{name}' {problem}.")
+        checker: Callable[..., Indexed] = getattr(self, f"_check_{resource_type}")
+        indexed = checker(resource, problems, now)
+        problems.raise_any()
+        if len(json.dumps(indexed.resource)) > MAX_STORED_BYTES:
+            raise InvalidResource(f"The {resource_type} is too large once stored (at most {MAX_STORED_BYTES} bytes).")
+        return indexed
+
+    def _coding(self, value: Any, path: str, problems: Problems, system: str, known: Dict[str, Any],
+                what: str) -> Optional[str]:
+        """The code of the first coding in `system`, which must be one of `known`."""
+        codings = value.get("coding") if _is_concept(value) else None
+        if not isinstance(codings, list) or not codings:
+            problems.add(path, f"{what} needs a coding from {system}.")
+            return None
+        for index, coding in enumerate(codings):
+            if isinstance(coding, dict) and coding.get("system") == system:
+                code = coding.get("code")
+                if code not in known:
+                    problems.add(f"{path}.coding[{index}].code", f"'{str(code)[:40]}' is not a {what} this "
+                                 f"server knows (known: {', '.join(sorted(known))}).")
+                    return None
+                return code
+        problems.add(f"{path}.coding", f"{what} needs a coding from {system}.")
+        return None
+
+    def _text(self, resource: Dict[str, Any], name: str, problems: Problems, required: bool = False) -> None:
+        value = resource.get(name)
+        if value is None:
+            if required:
+                problems.add(name, f"'{name}' is required.")
+            return
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+            problems.add(name, f"'{name}' must be a non-empty string of at most {MAX_TEXT} characters.")
+
+    def _status(self, resource: Dict[str, Any], allowed: Tuple[str, ...], problems: Problems) -> Optional[str]:
+        status = resource.get("status")
+        if status not in allowed:
+            problems.add("status", f"status is required, one of: {', '.join(allowed)}.")
+            return None
+        return status
+
+    def _instant(self, resource: Dict[str, Any], name: str, problems: Problems, required: bool) -> Optional[datetime]:
+        if name not in resource:
+            if required:
+                problems.add(name, f"'{name}' is required.")
+            return None
+        moment = utc_instant(resource[name])
+        if moment is None:
+            problems.add(name, f"'{name}' must be a FHIR dateTime with a time zone, e.g. 2026-11-02T08:30:00+01:00.")
+        return moment
+
+    def _check_DocumentReference(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
+        systems = self.terminology.systems
+        status = self._status(resource, ("current", "superseded", "entered-in-error"), problems)
+        code = self._coding(resource.get("type"), "type", problems, systems["loinc"],
+                            self.terminology.document_types, "document type")
+        category = self.terminology.document_types[code]["category"] if code else None
+        if "category" in resource:
+            categories = resource["category"]
+            given = None
+            if isinstance(categories, list) and categories:
+                given = self._coding(categories[0], "category[0]", problems, systems["document_category"],
+                                     self.terminology.document_categories, "document category")
+            else:
+                problems.add("category", "category must be a list of CodeableConcepts.")
+            if given and category and given != category:
+                problems.add("category[0]", f"A document of type {code} is filed under '{category}'.")
+        elif category:
+            resource["category"] = [self._category_concept(category)]
+        moment = self._instant(resource, "date", problems, required=False) or now
+        resource.setdefault("date", date_key(moment).replace("Z", "+00:00"))
+        self._text(resource, "description", problems)
+        if "author" in resource and (shape_problem("references", resource["author"]) or not all(
+                "display" in author for author in resource["author"])):
+            problems.add("author", "author must be a list of references with a display (the author's name).")
+        if "securityLabel" in resource and shape_problem("concepts", resource["securityLabel"]):
+            problems.add("securityLabel", "securityLabel must be a list of CodeableConcepts (confidentiality).")
+        subject = resource.get("subject")
+        if subject is not None and subject != {"reference": SELF}:
+            problems.add("subject", "subject, if given, must be the patient of the access token.")
+        resource.pop("subject", None)
+        content = resource.get("content")
+        to_store: List[Tuple[int, bytes]] = []
+        if not isinstance(content, list) or not content or len(content) > 5:
+            problems.add("content", "content is required: one to five attachments.")
+        else:
+            for index, entry in enumerate(content):
+                data = self._attachment(entry, f"content[{index}].attachment", problems)
+                if data is not None and len(data) > INLINE_CONTENT_BYTES:
+                    entry["attachment"].pop("data")
+                    to_store.append((index, data))
+        return Indexed(resource, date_key(moment), code, category, status, to_store)
+
+    def _category_concept(self, category: str) -> Dict[str, Any]:
+        entry = self.terminology.document_categories[category]
+        return {"coding": [{"system": self.terminology.systems["document_category"], "code": category,
+                            "display": entry["label"]["fr"]}]}
+
+    def _attachment(self, entry: Any, path: str, problems: Problems) -> Optional[bytes]:
+        attachment = entry.get("attachment") if isinstance(entry, dict) and set(entry) == {"attachment"} else None
+        if not isinstance(attachment, dict):
+            problems.add(path, "Each content is {\"attachment\": {...}}.")
+            return None
+        extra = set(attachment) - {"contentType", "data", "size", "hash", "title", "language", "creation", "url"}
+        if extra:
+            problems.add(path, f"Unknown attachment element(s): {', '.join(sorted(extra))}.")
+        for name, shape in (("language", "string"), ("creation", "instant")):
+            if name in attachment and shape_problem(shape, attachment[name]):
+                problems.add(f"{path}.{name}", f"{name} {shape_problem(shape, attachment[name])}.")
+        if not isinstance(attachment.get("contentType"), str) or "/" not in attachment["contentType"]:
+            problems.add(f"{path}.contentType", "contentType is required (a MIME type).")
+        if "url" in attachment:
+            problems.add(f"{path}.url", "Send the content itself in 'data' (base64); links to elsewhere are not kept.")
+        if not isinstance(attachment.get("data"), str):
+            problems.add(f"{path}.data", "data is required: the content, in base64.")
+            return None
+        try:
+            data = base64.b64decode(attachment["data"], validate=True)
+        except (binascii.Error, ValueError):
+            problems.add(f"{path}.data", "data is not valid base64.")
+            return None
+        if len(data) > MAX_CONTENT_BYTES:
+            problems.add(f"{path}.data", f"The content is {len(data)} bytes; at most {MAX_CONTENT_BYTES} are accepted.")
+            return None
+        digest = base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")  # noqa: S324 - FHIR's hash is SHA-1
+        if "size" in attachment and attachment["size"] != len(data):
+            problems.add(f"{path}.size", f"size says {attachment['size']} bytes; the data has {len(data)}.")
+        if "hash" in attachment and attachment["hash"] != digest:
+            problems.add(f"{path}.hash", "hash is not the SHA-1 of the data (base64).")
+        if "title" in attachment and (not isinstance(attachment["title"], str) or len(attachment["title"]) > 500):
+            problems.add(f"{path}.title", "title must be a string of at most 500 characters.")
+        attachment["size"], attachment["hash"] = len(data), digest
+        return data
+
+    def _check_Observation(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
+        systems = self.terminology.systems
+        status = self._status(resource, ("registered", "preliminary", "final", "amended", "corrected",
+                                         "cancelled", "entered-in-error"), problems)
+        code = self._coding(resource.get("code"), "code", problems, systems["loinc"],
+                            self.terminology.measures, "measure")
+        measure = self.terminology.measures.get(code) if code else None
+        category = measure["category"] if measure else None
+        if measure:
+            resource["category"] = [{"coding": [{"system": systems["observation_category"], "code": category}]}]
+            if "components" in measure:
+                self._components(resource, measure, problems)
+            else:
+                if "component" in resource:
+                    problems.add("component", f"A {measure['id']} measure has no components.")
+                self._quantity(resource.get("valueQuantity"), "valueQuantity", measure, problems)
+        moment = self._instant(resource, "effectiveDateTime", problems, required=True)
+        if moment is not None and moment > now.replace(microsecond=0).astimezone(timezone.utc) + _LEEWAY:
+            problems.add("effectiveDateTime", "A measure cannot be taken in the future.")
+        subject = resource.pop("subject", None)
+        if subject is not None and subject != {"reference": SELF}:
+            problems.add("subject", "subject, if given, must be the patient of the access token.")
+        return Indexed(resource, date_key(moment or now), code, category, status)
+
+    def _components(self, resource: Dict[str, Any], measure: Dict[str, Any], problems: Problems) -> None:
+        if "valueQuantity" in resource:
+            problems.add("valueQuantity", "A blood pressure goes in its components (systolic, diastolic).")
+        components = resource.get("component")
+        expected = {c["code"]: c for c in measure["components"]}
+        if not isinstance(components, list) or not components:
+            problems.add("component", "component is required: " + ", ".join(c["display"] for c in measure["components"]))
+            return
+        seen = set()
+        for index, component in enumerate(components):
+            path = f"component[{index}]"
+            if not isinstance(component, dict) or not set(component) <= {"code", "valueQuantity"}:
+                problems.add(path, "A component has a code and a valueQuantity, and nothing else.")
+                continue
+            code = self._coding(component.get("code") if isinstance(component, dict) else None, f"{path}.code",
+                                problems, self.terminology.systems["loinc"], expected, "component")
+            if code:
+                seen.add(code)
+                self._quantity(component.get("valueQuantity"), f"{path}.valueQuantity", expected[code], problems)
+        missing = set(expected) - seen
+        if missing:
+            problems.add("component", f"Missing component(s): {', '.join(sorted(missing))}.")
+
+    def _quantity(self, quantity: Any, path: str, measure: Dict[str, Any], problems: Problems) -> None:
+        if not isinstance(quantity, dict):
+            problems.add(path, f"{path} is required, in {measure['unit']} (UCUM).")
+            return
+        extra = set(quantity) - {"value", "unit", "system", "code"}
+        if extra:
+            problems.add(path, f"Unknown Quantity element(s): {', '.join(sorted(extra))}.")
+        if "unit" in quantity and not _is_string(quantity["unit"], 100):
+            problems.add(f"{path}.unit", "unit must be a string.")
+        value = quantity.get("value")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.add(f"{path}.value", "value must be a number.")
+        elif not measure["min"] <= value <= measure["max"]:
+            problems.add(f"{path}.value", f"{value} {measure['unit']} is outside the plausible range "
+                                          f"[{measure['min']}, {measure['max']}].")
+        if quantity.get("system") != self.terminology.systems["ucum"]:
+            problems.add(f"{path}.system", f"system must be {self.terminology.systems['ucum']} (UCUM).")
+        if quantity.get("code") != measure["unit"]:
+            problems.add(f"{path}.code", f"The unit must be the UCUM code '{measure['unit']}'.")
+        quantity.setdefault("unit", measure["unit"])
+
+    def _check_Appointment(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
+        status = self._status(resource, ("proposed", "pending", "booked", "arrived", "fulfilled", "cancelled",
+                                         "noshow", "entered-in-error", "checked-in", "waitlist"), problems)
+        start = self._instant(resource, "start", problems, required=status not in ("proposed", "cancelled", "waitlist"))
+        end = self._instant(resource, "end", problems, required=False)
+        if start and end and end < start:
+            problems.add("end", "end comes before start.")
+        self._text(resource, "description", problems)
+        self._text(resource, "comment", problems)
+        if "serviceType" in resource and shape_problem("concepts", resource["serviceType"]):
+            problems.add("serviceType", "serviceType must be a list of CodeableConcepts.")
+        participants = resource.get("participant")
+        if not isinstance(participants, list) or not participants:
+            problems.add("participant", "participant is required (who takes part, and where).")
+        else:
+            for index, participant in enumerate(participants):
+                path = f"participant[{index}]"
+                if not isinstance(participant, dict) or participant.get("status") not in (
+                        "accepted", "declined", "tentative", "needs-action"):
+                    problems.add(f"{path}.status", "Each participant needs a status: accepted, declined, "
+                                                   "tentative or needs-action.")
+                    continue
+                extra = set(participant) - {"actor", "status", "type", "required"}
+                if extra:
+                    problems.add(path, f"Unknown participant element(s): {', '.join(sorted(extra))}.")
+                if "type" in participant and shape_problem("concepts", participant["type"]):
+                    problems.add(f"{path}.type", "type must be a list of CodeableConcepts.")
+                if "required" in participant and participant["required"] not in ("required", "optional",
+                                                                                 "information-only"):
+                    problems.add(f"{path}.required", "required must be required, optional or information-only.")
+                actor = participant.get("actor")
+                if actor is not None and shape_problem("reference", actor):
+                    problems.add(f"{path}.actor", "actor needs a display (a name) or the patient's reference.")
+                if actor is None and "type" not in participant:
+                    problems.add(path, "A participant needs an actor or a type.")
+        moment = start or now
+        return Indexed(resource, date_key(moment), None, None, status)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def show(self, resource_type: str, resource_id: str, stored: Dict[str, Any], pairwise_id: str, version: int,
+             last_updated: datetime, source: Optional[str]) -> Dict[str, Any]:
+        """The resource as the app sees it: its id, meta, and its own patient id."""
+        meta: Dict[str, Any] = {"versionId": str(version), "lastUpdated": last_updated.astimezone(timezone.utc)
+                                .isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        if source:
+            meta["source"] = source
+        body = {"resourceType": resource_type, "id": resource_id, "meta": meta}
+        if resource_type == "Patient":
+            body.update(stored)
+        else:
+            shown = self._from_self(stored, pairwise_id)
+            if resource_type in ("DocumentReference", "Observation"):
+                shown["subject"] = {"reference": f"Patient/{pairwise_id}"}
+            body.update(shown)
+        return body
+
+
+_LEEWAY = timedelta(minutes=5)  # clocks of devices differ a little
+# Elements accepted on each type. Those with a shape here are checked by it (the others are checked
+# by the type's own rules above), so that nothing an app writes can make a resource invalid R4.
+_ELEMENTS = {
+    "DocumentReference": {"resourceType", "id", "meta", "text", "status", "type", "category", "subject", "date",
+                          "author", "description", "securityLabel", "content", "identifier", "docStatus"},
+    "Observation": {"resourceType", "id", "meta", "text", "status", "category", "code", "subject",
+                    "effectiveDateTime", "valueQuantity", "component", "note", "device", "identifier",
+                    "method", "bodySite", "issued"},
+    "Appointment": {"resourceType", "id", "meta", "text", "status", "serviceType", "serviceCategory",
+                    "appointmentType", "description", "start", "end", "minutesDuration", "participant",
+                    "comment", "identifier", "created", "reasonCode", "cancelationReason", "patientInstruction"},
+}
+_SHAPES = {
+    "identifier": "identifiers", "note": "annotations", "device": "reference", "method": "concept",
+    "bodySite": "concept", "issued": "instant", "docStatus": "code:preliminary|final|amended|entered-in-error",
+    "serviceCategory": "concepts", "appointmentType": "concept", "minutesDuration": "positive",
+    "created": "instant", "reasonCode": "concepts", "cancelationReason": "concept",
+    "patientInstruction": "string",
+}
+
+
+def _is_string(value: Any, limit: int = MAX_TEXT) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit and bool(value.strip())
+
+
+def _is_concept(value: Any) -> bool:
+    if not isinstance(value, dict) or not set(value) <= {"coding", "text"} or not value:
+        return False
+    if "text" in value and not _is_string(value["text"], 1000):
+        return False
+    codings = value.get("coding", [])
+    return isinstance(codings, list) and all(
+        isinstance(c, dict) and c and set(c) <= {"system", "code", "display", "version"}
+        and all(_is_string(v, 1000) for v in c.values()) for c in codings)
+
+
+def shape_problem(shape: str, value: Any) -> Optional[str]:
+    """What is wrong with an element of a simple shape, or None."""
+    if shape == "string":
+        return None if _is_string(value) else "must be a non-empty string"
+    if shape == "instant":
+        return None if isinstance(value, str) and _DATETIME.match(value) and utc_instant(value) else \
+            "must be a dateTime with a time zone"
+    if shape == "positive":
+        return None if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 100_000 else \
+            "must be a positive whole number"
+    if shape.startswith("code:"):
+        return None if value in shape[5:].split("|") else f"must be one of: {shape[5:].replace('|', ', ')}"
+    if shape == "concept":
+        return None if _is_concept(value) else "must be a CodeableConcept (coding and/or text)"
+    if shape == "concepts":
+        return None if isinstance(value, list) and value and all(_is_concept(v) for v in value) else \
+            "must be a list of CodeableConcepts"
+    if shape == "reference":
+        return None if isinstance(value, dict) and value and set(value) <= {"reference", "display"} and all(
+            _is_string(v, 1000) for v in value.values()) else "must be a Reference (reference and/or display)"
+    if shape == "references":
+        return None if isinstance(value, list) and value and all(
+            shape_problem("reference", v) is None for v in value) else "must be a list of References"
+    if shape == "identifiers":
+        return None if isinstance(value, list) and value and all(
+            isinstance(v, dict) and v and set(v) <= {"system", "value"} and all(_is_string(x, 1000) for x in v.values())
+            for v in value) else "must be a list of Identifiers (system, value)"
+    if shape == "annotations":
+        return None if isinstance(value, list) and value and all(
+            isinstance(v, dict) and set(v) == {"text"} and _is_string(v["text"]) for v in value) else \
+            "must be a list of Annotations ({\"text\": ...})"
+    raise ValueError(shape)

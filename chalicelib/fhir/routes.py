@@ -1,0 +1,112 @@
+"""HTTP routes of the FHIR R4 API (/fhir): thin; the rules live in service.py and gate.py."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+from chalice import Blueprint, CORSConfig, Response
+
+from chalicelib.edge import Routes, read_json_body
+from chalicelib.errors import InvalidRequest, MethodNotAllowed, NotFound
+from chalicelib.fhir.access import TokenVerifier
+from chalicelib.fhir.capability import capability_statement
+from chalicelib.fhir.resources import RESOURCE_TYPES
+from chalicelib.fhir.service import FhirService, etag
+from chalicelib.responses import json_response
+
+FHIR_JSON = "application/fhir+json"
+_CONTENT_TYPES = [FHIR_JSON, "application/json"]
+MAX_FHIR_BODY = 5_800_000  # a 4 MB document in base64, within Lambda's 6 MB request limit
+_CORS = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "If-Match", "Prefer"],
+                   expose_headers=["Location", "ETag", "Last-Modified", "WWW-Authenticate"], max_age=600)
+
+
+def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_url: str) -> Blueprint:
+    blueprint = Blueprint(__name__)
+    routes = Routes(blueprint)
+    fhir_base = f"{public_base_url}/fhir"
+
+    def grant():
+        return verifier.grant_of(routes.header("authorization"))
+
+    def known(resource_type: str) -> str:
+        if resource_type not in RESOURCE_TYPES:
+            raise NotFound(f"This server has no resource type '{resource_type[:64]}' "
+                           f"(it serves {', '.join(RESOURCE_TYPES)}).")
+        return resource_type
+
+    def body():
+        return read_json_body(routes.request, MAX_FHIR_BODY)
+
+    def answer(resource: Dict, status: int = 200, version: int = None, location: bool = False) -> Response:
+        headers = {"Cache-Control": "no-store"}
+        if version is not None:
+            headers["ETag"] = etag(version)
+            headers["Last-Modified"] = resource.get("meta", {}).get("lastUpdated", "")
+        if location:
+            headers["Location"] = f"{fhir_base}/{resource['resourceType']}/{resource['id']}/_history/{version}"
+        return json_response(resource, status, headers, content_type=FHIR_JSON)
+
+    def query() -> Dict[str, List[str]]:
+        params = routes.request.query_params or {}
+        return {name: list(params.getlist(name)) for name in params}
+
+    def lenient() -> bool:
+        prefer = (routes.header("prefer") or "").replace(" ", "").lower()
+        return "handling=lenient" in prefer.split(";") or prefer == "handling=lenient"
+
+    @routes.route("/fhir/metadata", methods=["GET"], cors=_CORS)
+    def metadata():
+        """The server's CapabilityStatement (FHIR R4), with the SMART OAuth endpoints."""
+        return json_response(capability_statement(public_base_url),
+                             headers={"Cache-Control": "public, max-age=300"}, content_type=FHIR_JSON)
+
+    @routes.route("/fhir/{resource_type}", methods=["GET"], cors=_CORS)
+    def search(resource_type: str):
+        """Search the token's patient's resources of a type: a searchset Bundle, newest first."""
+        known(resource_type)
+        if resource_type == "Patient":
+            raise MethodNotAllowed("Patient is read by id: GET /fhir/Patient/{id}, the `patient` of the token.")
+        return json_response(service.search(grant(), resource_type, query(), lenient()),
+                             headers={"Cache-Control": "no-store"}, content_type=FHIR_JSON)
+
+    @routes.route("/fhir/{resource_type}", methods=["POST"], cors=_CORS, content_types=_CONTENT_TYPES)
+    def create(resource_type: str):
+        """Create a resource in the token's patient's record (201, Location, ETag)."""
+        known(resource_type)
+        access = grant()
+        resource, version = service.create(access, resource_type, body())
+        return answer(resource, 201, version, location=True)
+
+    @routes.route("/fhir/{resource_type}/{resource_id}", methods=["GET"], cors=_CORS)
+    def read(resource_type: str, resource_id: str):
+        """Read a resource of the token's patient."""
+        known(resource_type)
+        resource, version = service.read(grant(), resource_type, resource_id)
+        return answer(resource, 200, version)
+
+    @routes.route("/fhir/{resource_type}/{resource_id}", methods=["PUT"], cors=_CORS, content_types=_CONTENT_TYPES)
+    def update(resource_type: str, resource_id: str):
+        """Replace a resource this app wrote; `If-Match` makes it conditional (412 when stale)."""
+        known(resource_type)
+        access = grant()
+        resource, version = service.update(access, resource_type, resource_id, body(), routes.header("if-match"))
+        return answer(resource, 200, version)
+
+    @routes.route("/fhir/{resource_type}/{resource_id}", methods=["DELETE"], cors=_CORS)
+    def delete(resource_type: str, resource_id: str):
+        """Delete a resource this app wrote."""
+        known(resource_type)
+        service.delete(grant(), resource_type, resource_id)
+        return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+
+    @routes.route("/fhir", methods=["POST"], cors=_CORS, content_types=_CONTENT_TYPES)
+    def transaction():
+        """A transaction Bundle of creations (e.g. a device's batch of measures), all or nothing."""
+        access = grant()
+        payload = body()
+        if not isinstance(payload, dict):
+            raise InvalidRequest("A Bundle is expected.")
+        return json_response(service.transaction(access, payload), headers={"Cache-Control": "no-store"},
+                             content_type=FHIR_JSON)
+
+    return blueprint

@@ -1,0 +1,296 @@
+"""The FHIR interactions on the citizen's record: read, search, create, update, delete, and
+transaction Bundles; each one authorized and logged by the gate."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import urlencode
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PreconditionFailed
+from chalicelib.fhir.access import AccessGrant
+from chalicelib.fhir.gate import Gate, WriteRefused
+from chalicelib.fhir.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
+from chalicelib.fhir.search import decode_cursor, encode_cursor, plan_search
+from chalicelib.records.documents import DocumentStore
+from chalicelib.records.models import RecordItem
+
+Clock = Callable[[], datetime]
+MAX_TRANSACTION_ENTRIES = 90  # DynamoDB takes 100 items per transaction; the gate uses 3
+
+
+def item_key(resource_type: str, resource_id: str) -> str:
+    return f"{resource_type}#{resource_id}"
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+class FhirService:
+    def __init__(self, codec: Codec, gate: Gate, documents: DocumentStore, clock: Clock,
+                 public_base_url: str) -> None:
+        self.codec, self.gate, self.documents, self.clock = codec, gate, documents, clock
+        self.fhir_base_url = codec.fhir_base_url
+        self.public_base_url = public_base_url
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, grant: AccessGrant, resource_type: str, resource_id: str) -> Tuple[Dict[str, Any], int]:
+        """A resource of the token's patient; anything else, hidden or outside the granted
+        categories, answers as if it did not exist."""
+        permission = self._permission(grant, resource_type, "read")
+        item = None
+        if resource_type == "Patient":
+            if resource_id == grant.pairwise_id:
+                item = self._get(grant.patient_id, "Patient#self")
+        elif is_resource_id(resource_id):
+            item = self._get(grant.patient_id, item_key(resource_type, resource_id))
+        if item is not None and (item.hidden or not permission.covers(item.category)):
+            item = None
+        self.gate.commit(grant, "read", resource_type, resource_id[:64], count=1 if item else 0)
+        if item is None:
+            raise NotFound(f"{resource_type}/{resource_id[:64]} is not known.")
+        return self._show(grant, item), int(item.version)
+
+    def search(self, grant: AccessGrant, resource_type: str, params: Mapping[str, Sequence[str]],
+               lenient: bool) -> Dict[str, Any]:
+        permission = self._permission(grant, resource_type, "search")
+        plan = plan_search(resource_type, params, grant.pairwise_id, lenient, self.fhir_base_url)
+        categories = plan.categories
+        if permission.categories is not None:
+            categories = sorted(set(categories or permission.categories) & permission.categories)
+        items: List[RecordItem] = []
+        next_cursor = None
+        if plan.patient_matches and (categories is None or categories):
+            index_key = "code_key" if plan.index == "by-code" else "date_key"
+            index = RecordItem.by_code if plan.index == "by-code" else RecordItem.by_date
+            attribute = RecordItem.code_key if plan.index == "by-code" else RecordItem.date_key
+            condition = None
+            if categories is not None:
+                condition = RecordItem.category.is_in(*categories)
+            if plan.statuses:
+                status = RecordItem.status.is_in(*plan.statuses)
+                condition = status if condition is None else condition & status
+            if resource_type == "DocumentReference":
+                visible = RecordItem.hidden.does_not_exist() | (RecordItem.hidden == False)  # noqa: E712
+                condition = visible if condition is None else condition & visible
+            results = index.query(grant.patient_id, attribute.between(plan.low, plan.high),
+                                  filter_condition=condition, scan_index_forward=False,
+                                  page_size=plan.count + 1,
+                                  last_evaluated_key=decode_cursor(plan, grant.patient_id, index_key))
+            page = next(results.page_iter)
+            items = [RecordItem.from_raw_data(raw) for raw in page.get("Items", [])]
+            last_key = page.get("LastEvaluatedKey")
+            if len(items) > plan.count:
+                items = items[:plan.count]
+                last = items[-1]
+                last_key = {"item_key": {"S": last.item_key}, index_key: {"S": getattr(last, index_key)}}
+            if last_key:
+                next_cursor = encode_cursor(last_key, index_key)
+        self.gate.commit(grant, "search", resource_type, None, count=len(items))
+        link_params = [(name, value) for name, value in plan.echo]
+        self_url = f"{self.fhir_base_url}/{resource_type}" + (
+            "?" + urlencode(link_params + ([("_cursor", plan.cursor)] if plan.cursor else [])))
+        links = [{"relation": "self", "url": self_url}]
+        if next_cursor:
+            links.append({"relation": "next", "url": f"{self.fhir_base_url}/{resource_type}?"
+                                                     + urlencode(link_params + [("_cursor", next_cursor)])})
+        bundle: Dict[str, Any] = {"resourceType": "Bundle", "id": secrets.token_hex(8), "type": "searchset",
+                                  "meta": {"lastUpdated": _instant(self.clock())}, "link": links}
+        if next_cursor is None and plan.cursor is None:
+            bundle["total"] = len(items)  # cheap only when the whole result is this page
+        bundle["entry"] = [{"fullUrl": f"{self.fhir_base_url}/{resource_type}/{item.item_key.partition('#')[2]}",
+                            "resource": self._show(grant, item), "search": {"mode": "match"}} for item in items]
+        return bundle
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self, grant: AccessGrant, resource_type: str, body: Any) -> Tuple[Dict[str, Any], int]:
+        permission = self._permission(grant, resource_type, "create")
+        indexed = self._checked(grant, resource_type, body, permission)
+        resource_id = secrets.token_hex(16)
+        item = self._item(grant, resource_type, resource_id, indexed, version=1)
+        self._store_content(grant, item, indexed)
+        try:
+            self.gate.commit(grant, "create", resource_type, resource_id, count=1, writes=[
+                lambda t: t.save(item, condition=RecordItem.item_key.does_not_exist())])
+        except WriteRefused:
+            raise InvalidRequest("This resource id is taken; try again.") from None
+        return self._show(grant, item), 1
+
+    def update(self, grant: AccessGrant, resource_type: str, resource_id: str, body: Any,
+               if_match: Optional[str]) -> Tuple[Dict[str, Any], int]:
+        """Replace a resource the same app wrote. With `If-Match` the write is conditional on that
+        version (412 when stale: one round trip); without, on the version read just before: never
+        a lost update."""
+        permission = self._permission(grant, resource_type, "update")
+        if isinstance(body, dict) and body.get("id") not in (None, resource_id):
+            raise InvalidResource("The resource's id must be the id in the URL.",
+                                  [{"pointer": f"{resource_type}.id", "message": "must match the URL"}])
+        if not is_resource_id(resource_id):
+            self._own(grant, resource_type, resource_id, "update")  # 404, logged
+        if if_match is not None:
+            expected = _version_of(if_match)
+        else:
+            expected = int(self._own(grant, resource_type, resource_id, "update").version)
+        indexed = self._checked(grant, resource_type, body, permission)
+        item = self._item(grant, resource_type, resource_id, indexed, version=expected + 1)
+        self._store_content(grant, item, indexed)
+        condition = ((RecordItem.version == expected) & (RecordItem.source_app == grant.app_id)
+                     & (RecordItem.hidden.does_not_exist() | (RecordItem.hidden == False)))  # noqa: E712
+        try:
+            self.gate.commit(grant, "update", resource_type, resource_id, count=1,
+                             writes=[lambda t: t.save(item, condition=condition)])
+        except WriteRefused:
+            self._own(grant, resource_type, resource_id, "update")  # 404 or 403 when that is why
+            self.gate.refuse(grant, "update", resource_type, resource_id, "stale-version")
+            raise PreconditionFailed(f"{resource_type}/{resource_id} is no longer at version {expected}: "
+                                     "read it again, then retry.") from None
+        return self._show(grant, item), expected + 1
+
+    def delete(self, grant: AccessGrant, resource_type: str, resource_id: str) -> None:
+        self._permission(grant, resource_type, "delete")
+        current = self._own(grant, resource_type, resource_id, "delete")
+        try:
+            self.gate.commit(grant, "delete", resource_type, resource_id, count=1, writes=[
+                lambda t: t.delete(current, condition=RecordItem.version == current.version)])
+        except WriteRefused:
+            raise PreconditionFailed(f"{resource_type}/{resource_id} changed meanwhile; read it again.") from None
+        if current.content_key:
+            for key in current.content_key.split(","):
+                self.documents.delete(key)
+
+    def transaction(self, grant: AccessGrant, bundle: Any) -> Dict[str, Any]:
+        """A transaction Bundle of creations (how devices send batches of measures): all or nothing,
+        in the gate's one DynamoDB transaction."""
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            raise InvalidResource("POST /fhir takes a Bundle.", [{"pointer": "Bundle.resourceType",
+                                                                 "message": "must be Bundle"}])
+        if bundle.get("type") != "transaction":
+            raise InvalidResource("Only transaction Bundles are processed here.",
+                                  [{"pointer": "Bundle.type", "message": "must be transaction"}])
+        entries = bundle.get("entry")
+        if not isinstance(entries, list) or not entries:
+            raise InvalidResource("The Bundle has no entry.", [{"pointer": "Bundle.entry", "message": "required"}])
+        if len(entries) > MAX_TRANSACTION_ENTRIES:
+            raise InvalidResource(f"At most {MAX_TRANSACTION_ENTRIES} entries per transaction.",
+                                  [{"pointer": "Bundle.entry", "message": "too many entries"}])
+        items, details = [], []
+        types = set()
+        for index, entry in enumerate(entries):
+            path = f"Bundle.entry[{index}]"
+            request = entry.get("request") if isinstance(entry, dict) else None
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
+            if not isinstance(request, dict) or request.get("method") != "POST" or \
+                    str(request.get("url", "")).strip("/") != resource_type or resource_type not in WRITABLE:
+                details.append({"pointer": f"{path}.request", "message": "Each entry must create a "
+                                "DocumentReference, Observation or Appointment (POST <type>)."})
+                continue
+            try:
+                permission = self._permission(grant, resource_type, "create")
+                indexed = self._checked(grant, resource_type, resource, permission)
+            except InvalidResource as error:
+                details += [{**d, "pointer": f"{path}.resource.{d['pointer']}"} for d in error.details]
+                continue
+            if indexed.content:
+                details.append({"pointer": f"{path}.resource", "message": "Large document content cannot "
+                                "come in a transaction: create that DocumentReference alone."})
+                continue
+            types.add(resource_type)
+            items.append(self._item(grant, resource_type, secrets.token_hex(16), indexed, version=1))
+        if details:
+            raise InvalidResource(f"The transaction was not applied: {len(details)} problem(s).", details)
+        self.gate.commit(grant, "transaction", ",".join(sorted(types)), None, count=len(items), writes=[
+            (lambda t, item=item: t.save(item, condition=RecordItem.item_key.does_not_exist())) for item in items])
+        response_entries = []
+        for item in items:
+            resource_type, _, resource_id = item.item_key.partition("#")
+            response_entries.append({
+                "fullUrl": f"{self.fhir_base_url}/{resource_type}/{resource_id}",
+                "resource": self._show(grant, item),
+                "response": {"status": "201 Created", "location": f"{resource_type}/{resource_id}/_history/1",
+                             "etag": etag(1), "lastModified": _instant(item.last_updated)}})
+        return {"resourceType": "Bundle", "id": secrets.token_hex(8), "type": "transaction-response",
+                "entry": response_entries}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _permission(self, grant: AccessGrant, resource_type: str, interaction: str):
+        try:
+            return grant.permission(resource_type, interaction)
+        except Forbidden:
+            self.gate.refuse(grant, interaction, resource_type, None, "scope")
+            raise
+
+    def _checked(self, grant: AccessGrant, resource_type: str, body: Any, permission) -> Indexed:
+        indexed = self.codec.check(resource_type, body, grant.pairwise_id, self.clock())
+        if not permission.covers(indexed.category):
+            raise Forbidden(f"The access token does not allow writing {resource_type} of category "
+                            f"'{indexed.category}'.")
+        return indexed
+
+    def _get(self, patient_id: str, key: str) -> Optional[RecordItem]:
+        try:
+            return RecordItem.get(patient_id, key)
+        except DoesNotExist:
+            return None
+
+    def _own(self, grant: AccessGrant, resource_type: str, resource_id: str, interaction: str) -> RecordItem:
+        """A resource this app wrote (else 404 if invisible to it, 403 if another's)."""
+        item = self._get(grant.patient_id, item_key(resource_type, resource_id)) if is_resource_id(resource_id) else None
+        if item is None or item.hidden:
+            self.gate.commit(grant, interaction, resource_type, resource_id[:64], count=0)
+            raise NotFound(f"{resource_type}/{resource_id[:64]} is not known.")
+        if item.source_app != grant.app_id:
+            self.gate.refuse(grant, interaction, resource_type, resource_id, "not-written-by-app")
+            raise Forbidden(f"{resource_type}/{resource_id} was not written by this app: it may not change it.")
+        return item
+
+    def _item(self, grant: AccessGrant, resource_type: str, resource_id: str, indexed: Indexed,
+              version: int) -> RecordItem:
+        return RecordItem.of(grant.patient_id, resource_type, resource_id, indexed, grant.app_id, self.clock(), version)
+
+    def _store_content(self, grant: AccessGrant, item: RecordItem, indexed: Indexed) -> None:
+        """Large contents go to S3 first; the record then points to them (an orphan object, if the
+        transaction fails, holds nothing reachable: the key is random)."""
+        keys = []
+        for index, data in indexed.content:
+            key = f"{grant.patient_id}/{item.item_key.partition('#')[2]}/{secrets.token_hex(8)}"
+            attachment = item.resource["content"][index]["attachment"]
+            self.documents.put(key, data, attachment["contentType"])
+            attachment["url"] = f"s3:{key}"
+            keys.append(key)
+        item.content_key = ",".join(keys) or None
+
+    def _show(self, grant: AccessGrant, item: RecordItem) -> Dict[str, Any]:
+        resource_type, _, resource_id = item.item_key.partition("#")
+        if resource_type == "Patient":
+            resource_id = grant.pairwise_id
+        source = f"{self.public_base_url}/apps/{item.source_app}" if item.source_app else None
+        shown = self.codec.show(resource_type, resource_id, item.resource, grant.pairwise_id, int(item.version),
+                                item.last_updated, source)
+        if item.content_key:
+            for content in shown.get("content", []):
+                url = content.get("attachment", {}).get("url", "")
+                if url.startswith("s3:"):
+                    content["attachment"]["url"] = self.documents.url(url[3:])
+        return shown
+
+
+def _version_of(if_match: str) -> int:
+    text = if_match.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit() or len(text) > 12:
+        raise PreconditionFailed("If-Match must be an ETag of this server, e.g. W/\"3\".")
+    return int(text)
+
+
+def _instant(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+

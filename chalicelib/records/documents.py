@@ -1,0 +1,39 @@
+"""Document contents too large for the record: in S3 (moto's locally), served by short-lived
+pre-signed URLs, so that no app ever meets DynamoDB's 400 KB item limit."""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Optional
+
+URL_LIFETIME = 300  # seconds
+
+
+class DocumentStore:
+    def __init__(self, bucket: str, region: str, endpoint: Optional[str]) -> None:
+        self.bucket, self.region, self.endpoint = bucket, region, endpoint
+
+    @cached_property
+    def client(self) -> Any:
+        import boto3  # made on first use: most calls never touch S3
+        from botocore.config import Config
+        return boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint,
+                            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        # Encrypted at rest by the bucket's default (KMS in AWS: infra/template.yaml).
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def url(self, key: str) -> str:
+        """A GET URL valid a few minutes; signing is local computation, not a call to S3."""
+        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                  ExpiresIn=URL_LIFETIME)
+
+    def ensure_bucket(self) -> None:
+        """Local runs and tests: create the bucket (on AWS the template does)."""
+        existing = {bucket["Name"] for bucket in self.client.list_buckets().get("Buckets", [])}
+        if self.bucket not in existing:
+            self.client.create_bucket(Bucket=self.bucket,
+                                      CreateBucketConfiguration={"LocationConstraint": self.region})

@@ -1,0 +1,107 @@
+"""PynamoDB models of the citizen's record (Records table) and of who accessed it (Audit table).
+
+Both are partitioned by the citizen's internal id, so that every search is a Query on one
+partition and costs what one page costs, whatever the size of the record."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute, TTLAttribute,
+                                 UnicodeAttribute, UTCDateTimeAttribute)
+from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+from chalicelib.dynamodb import TableMeta
+
+
+class ByDate(LocalSecondaryIndex):
+    """A resource type's entries by date: `Observation#2026-11-02T08:00:00Z#<id>`."""
+
+    class Meta:
+        index_name = "by-date"
+        projection = AllProjection()
+
+    patient_id = UnicodeAttribute(hash_key=True)
+    date_key = UnicodeAttribute(range_key=True)
+
+
+class ByCode(LocalSecondaryIndex):
+    """A resource type's entries by code, then date: `Observation#29463-7#2026-11-02T08:00:00Z#<id>`."""
+
+    class Meta:
+        index_name = "by-code"
+        projection = AllProjection()
+
+    patient_id = UnicodeAttribute(hash_key=True)
+    code_key = UnicodeAttribute(range_key=True)
+
+
+class RecordItem(Model):
+    """One FHIR resource of a citizen's record: `DocumentReference#<id>`, `Patient#self`..."""
+
+    class Meta(TableMeta):
+        table_name = settings.records_table
+
+    patient_id = UnicodeAttribute(hash_key=True)  # internal id: apps never see it
+    item_key = UnicodeAttribute(range_key=True)
+    resource_type = UnicodeAttribute()
+    resource = JSONAttribute()  # the resource as stored: no id, meta or patient reference
+    version = NumberAttribute(default=1)
+    last_updated = UTCDateTimeAttribute()
+    source_app = UnicodeAttribute(null=True)  # the app that wrote it; absent for the DMP's own
+    date_key = UnicodeAttribute(null=True)
+    code_key = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    hidden = BooleanAttribute(null=True)  # a document the citizen hid from every app
+    content_key = UnicodeAttribute(null=True)  # S3 key of a document's content too large to inline
+
+    by_date = ByDate()
+    by_code = ByCode()
+
+    @classmethod
+    def of(cls, patient_id: str, resource_type: str, resource_id: str, indexed, source_app: Optional[str],
+           now: datetime, version: int = 1) -> "RecordItem":
+        """The item of a checked resource (chalicelib/fhir/resources.py Indexed), with its index keys."""
+        tail = f"{indexed.date}#{resource_id}"
+        return cls(patient_id, f"{resource_type}#{resource_id}", resource_type=resource_type,
+                   resource=indexed.resource, version=version, last_updated=now, source_app=source_app,
+                   date_key=f"{resource_type}#{tail}",
+                   code_key=f"{resource_type}#{indexed.code}#{tail}" if indexed.code else None,
+                   category=indexed.category, status=indexed.status)
+
+
+class ByApp(LocalSecondaryIndex):
+    class Meta:
+        index_name = "by-app"
+        projection = AllProjection()
+
+    patient_id = UnicodeAttribute(hash_key=True)
+    app_key = UnicodeAttribute(range_key=True)
+
+
+class AuditItem(Model):
+    """One access by an app to a citizen's record, allowed or refused: `at_key` sorts by time."""
+
+    class Meta(TableMeta):
+        table_name = settings.audit_table
+
+    patient_id = UnicodeAttribute(hash_key=True)
+    at_key = UnicodeAttribute(range_key=True)  # `<ISO time>#<random>`
+    app_key = UnicodeAttribute()  # `<app_id>#<ISO time>#<random>`
+    app_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    interaction = UnicodeAttribute()  # read | search | create | update | delete | transaction
+    resource_type = UnicodeAttribute()
+    resource_id = UnicodeAttribute(null=True)
+    count = NumberAttribute(default=0)  # resources returned or written
+    outcome = UnicodeAttribute()  # allowed | refused
+    reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()  # retention: DynamoDB removes the entry then
+
+    by_app = ByApp()
+
+
+ALL_MODELS = (RecordItem, AuditItem)

@@ -1,0 +1,48 @@
+"""Test helpers for the FHIR API: a real SMART token (through the consent page, as a citizen
+would give it), and FHIR R4 validation of responses with fhirclient's R4 (4.0.1) models."""
+from urllib.parse import urlencode
+
+from fhirclient.models.fhirelementfactory import FHIRElementFactory
+
+from tests.api.test_authorize_api import authorize_url, cookie_of, exchange, pkce, read_form, redirect_params
+
+FHIR_JSON = "application/fhir+json"
+
+
+def smart_token(client, scope, patient="demo-alice", untick=()):
+    """The token response for `demo-sandbox` after `patient` consented to `scope`."""
+    verifier, challenge = pkce()
+    page = client.get(authorize_url(challenge, login_hint=patient, scope=scope, prompt="consent"))
+    assert page.status_code == 200, page.body
+    form = read_form(page.body.decode())
+    fields = list(form.fields) + [(n, v) for n, v, checked in form.checkboxes if checked and v not in untick]
+    response = client.post("/oauth/authorize", body=urlencode(fields + [("decision", "allow")]), headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)})
+    token = exchange(client, redirect_params(response)["code"], verifier)
+    assert token.status_code == 200, token.body
+    return token.json_body
+
+
+def auth(token, **headers):
+    return {"Authorization": f"Bearer {token['access_token']}", **headers}
+
+
+def fhir_get(client, path, token, **params):
+    return client.get(path + ("?" + urlencode(params, doseq=True) if params else ""), headers=auth(token))
+
+
+def fhir_post(client, path, token, body, **headers):
+    import json
+    return client.post(path, body=json.dumps(body), headers=auth(token, **{"Content-Type": FHIR_JSON, **headers}))
+
+
+def fhir_put(client, path, token, body, **headers):
+    import json
+    return client.put(path, body=json.dumps(body), headers=auth(token, **{"Content-Type": FHIR_JSON, **headers}))
+
+
+def assert_r4(resource):
+    """Parse with the R4 models (strict): unknown elements, wrong types or missing required elements
+    raise. Returns the resource."""
+    FHIRElementFactory.instantiate(resource["resourceType"], resource)
+    return resource

@@ -16,8 +16,10 @@ from chalicelib.fhir.access import TokenVerifier
 from chalicelib.fhir.gate import Gate
 from chalicelib.fhir.resources import Codec, load_terminology
 from chalicelib.fhir.service import FhirService
+from chalicelib.identity import routes as signin_routes
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.service import identity_service_for
+from chalicelib.identity.signin import upstream_sign_in_for
 from chalicelib.oauth import openapi as oauth_openapi
 from chalicelib.oauth import routes as oauth_routes
 from chalicelib.oauth.authorize import AuthorizeFlow
@@ -47,8 +49,9 @@ consent_service = ConsentService(utc_now)
 citizen_sessions = CitizenSessions(utc_now)
 claim_seal = claim_seal_for(settings)
 oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal)
+citizen_sign_in = upstream_sign_in_for(settings, citizen_sessions, utc_now)
 authorize_flow = AuthorizeFlow(oauth_server, consent_service, citizen_sessions, referential, settings.fhir_base_url,
-                               demo_logins=settings.demo_sign_in)
+                               demo_logins=settings.demo_sign_in, upstream_sign_in=citizen_sign_in is not None)
 
 fhir_service = FhirService(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url), Gate(utc_now),
                            DocumentStore(settings.documents_bucket, settings.region, settings.s3_endpoint), utc_now,
@@ -63,6 +66,7 @@ app.register_blueprint(oauth_routes.create_blueprint(
 app.register_blueprint(consent_routes.create_blueprint(consent_service, citizen_sessions))
 app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url))
 app.register_blueprint(records_routes.create_blueprint(AccessLog(utc_now), RecordService(utc_now), citizen_sessions))
+app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_cookies=not settings.is_local))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
                                                 [catalog_openapi, referencing_openapi, oauth_openapi,
                                                  consent_openapi, fhir_openapi, records_openapi]))

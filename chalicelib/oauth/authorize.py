@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -14,13 +14,15 @@ from chalice.app import Request
 
 from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
-from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.identity.citizens import CitizenSessions, session_key
 from chalicelib.oauth.models import SessionItem
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 
-GRANTABLE_CONTEXT = {"launch/patient", "offline_access", "openid", "fhirUser"}
+GRANTABLE_CONTEXT = {"launch/patient", "offline_access", "online_access", "openid", "fhirUser"}
+# Where a citizen signs in when the demo picker is off and an upstream provider is configured.
+UPSTREAM_SIGN_IN_PATH = "/signin/franceconnect"
 # Authorization request parameters carried through the sign-in and consent forms.
 CARRIED = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
            "code_challenge_method", "nonce", "prompt", "launch")
@@ -42,9 +44,10 @@ class Outcome:
 
 class AuthorizeFlow:
     def __init__(self, server: BrokerServer, consents: ConsentService, sessions: CitizenSessions,
-                 referential: Referential, fhir_base_url: str, demo_logins: bool) -> None:
+                 referential: Referential, fhir_base_url: str, demo_logins: bool,
+                 upstream_sign_in: bool = False) -> None:
         self.server, self.consents, self.sessions, self.referential = server, consents, sessions, referential
-        self.fhir_base_url, self.demo_logins = fhir_base_url, demo_logins
+        self.fhir_base_url, self.demo_logins, self.upstream_sign_in = fhir_base_url, demo_logins, upstream_sign_in
 
     @property
     def demo_patients(self) -> List[Dict[str, Any]]:
@@ -70,10 +73,14 @@ class AuthorizeFlow:
             scopes = ScopeRequest.parse(data.get("scope"))
             granted = scopes.granted_within(client.head.approved_scopes or ())
             # Only what is built is granted; the token response's `scope` tells the client
-            # (RFC 6749 §3.3). online_access comes with its issue.
+            # (RFC 6749 §3.3).
             context = set(scopes.context) & GRANTABLE_CONTEXT
-            if "offline_access" in context and "offline_access" not in (client.head.approved_scopes or ()):
+            approved = set(client.head.approved_scopes or ())
+            if "offline_access" in context and "offline_access" not in approved:
                 raise InvalidScope("offline_access was not approved for this app.")
+            # online_access is the lesser of the two: an approval of offline_access covers it.
+            if "online_access" in context and not approved & {"online_access", "offline_access"}:
+                raise InvalidScope("online_access was not approved for this app.")
         except InvalidScope as error:
             return self._error("invalid_scope", error.message, redirect_uri, data.get("state"))
         except OAuth2Error as error:
@@ -93,6 +100,11 @@ class AuthorizeFlow:
                 return self._page("login.html", data, session_id, session, client, status=400)
             session.update(actions=[SessionItem.patient_id.set(login_hint)])
         if not session.patient_id:
+            if not self.demo_logins and self.upstream_sign_in:
+                # Back here once signed in: the same request, as a local path (never another site).
+                back = "/oauth/authorize?" + urlencode([(name, data[name]) for name in CARRIED if data.get(name)])
+                return Outcome(redirect=UPSTREAM_SIGN_IN_PATH + "?" + urlencode({"next": back}),
+                               session_id=session_id)
             if not self.demo_logins:
                 return self._error("temporarily_unavailable", "Citizen sign-in is not configured.",
                                    redirect_uri, data.get("state"), session_id=session_id)
@@ -119,8 +131,9 @@ class AuthorizeFlow:
 
     def _issue(self, grant, consent, data_scopes, context, session_id) -> Outcome:
         grant.request.consented_scope = " ".join([*data_scopes, *sorted(context)])
+        # The session rides along for online_access: its refresh tokens live as long as this sign-in.
         grant.request.user = Authorization(consent.patient_id, consent.pairwise_id, consent.generation,
-                                           consent.expires_at)
+                                           consent.expires_at, session_key=session_key(session_id))
         status, _, headers = self.server.create_authorization_response(
             grant.request, grant_user=grant.request.user, grant=grant)
         return Outcome(redirect=headers["Location"], session_id=session_id)

@@ -10,7 +10,7 @@ from chalicelib.oauth.scopes import CONTEXT_SCOPES
 CAPABILITIES = ["launch-standalone", "client-public", "client-confidential-symmetric",
                 "context-standalone-patient", "permission-patient", "permission-v1", "permission-v2",
                 "authorize-post", "permission-offline", "client-confidential-asymmetric",
-                "sso-openid-connect"]
+                "sso-openid-connect", "permission-online"]
 
 
 def authorization_server_metadata(issuer: str, referential: Referential) -> Dict[str, Any]:
@@ -28,8 +28,7 @@ def authorization_server_metadata(issuer: str, referential: Referential) -> Dict
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384", "RS256", "ES256"],
-        "scopes_supported": sorted(CONTEXT_SCOPES - {"online_access"})
-                            + sorted(referential.data_scopes),
+        "scopes_supported": sorted(CONTEXT_SCOPES) + sorted(referential.data_scopes),
         "ui_locales_supported": ["fr", "en"],
     }
 

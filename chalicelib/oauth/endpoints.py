@@ -10,6 +10,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.identity.citizens import session_alive
 from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem, grant_key
 
 _CLIENT_AUTH = ["none", "client_secret_basic", "private_key_jwt"]
@@ -92,6 +93,7 @@ class BrokerIntrospection(IntrospectionEndpoint):
         except DoesNotExist:
             return False
         return (item.rotated_at is None and family.revoked_at is None and item.expires_at > server.clock()
+                and (not family.session_key or session_alive(family.session_key, item.patient_id, server.clock()))
                 and server.authorization_for(item.patient_id, item.client_id, item.consent_generation) is not None
                 and server.query_client(item.client_id) is not None)
 

@@ -11,6 +11,7 @@ from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGr
 from authlib.oauth2.rfc7636 import CodeChallenge
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.identity.citizens import session_alive
 from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, grant_key
 
 CODE_LIFETIME = 60
@@ -44,6 +45,7 @@ class Authorization:
     consent_expires_at: datetime
     nonce: Optional[str] = None  # from the authorization request, echoed in the ID token
     auth_time: Optional[int] = None
+    session_key: Optional[str] = None  # the citizen's sign-in session (online_access lives with it)
 
     def get_user_id(self) -> str:
         return self.pairwise_id
@@ -64,7 +66,7 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
             redirect_uri=data["redirect_uri"], scope=request.consented_scope,
             code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
             patient_id=authorization.patient_id, consent_generation=authorization.consent_generation,
-            nonce=data.get("nonce"), auth_time=int(now.timestamp()),
+            nonce=data.get("nonce"), auth_time=int(now.timestamp()), session_key=authorization.session_key,
             expires_at=now + timedelta(seconds=CODE_LIFETIME),
         ).save(condition=AuthorizationCodeItem.grant_key.does_not_exist())
 
@@ -89,7 +91,8 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
         except UpdateError:
             return None
         authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
-        return authorization and replace(authorization, nonce=item.nonce, auth_time=item.get_auth_time())
+        return authorization and replace(authorization, nonce=item.nonce, auth_time=item.get_auth_time(),
+                                         session_key=item.session_key)
 
 
 class SmartRefreshTokenGrant(RefreshTokenGrant):
@@ -105,6 +108,8 @@ class SmartRefreshTokenGrant(RefreshTokenGrant):
             return None
         if family.revoked_at is not None or item.expires_at <= now:
             return None
+        if family.session_key and not session_alive(family.session_key, item.patient_id, now):
+            return None  # online_access: the citizen's sign-in session expired or was ended
         if item.rotated_at is not None:
             if now - item.rotated_at > REFRESH_REUSE_GRACE:
                 self.server.revoke_family(item.family_id)  # replay of a rotated token: theft

@@ -31,6 +31,32 @@ class SessionItem(GrantItem, discriminator="session"):
     patient_id = UnicodeAttribute(null=True)
     csrf_token = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # Who vouched for the citizen: the upstream OIDC issuer, or "demo" for the local picker.
+    signed_in_by = UnicodeAttribute(null=True)
+    id_token_hint = UnicodeAttribute(null=True)  # the upstream ID token, for the provider's logout
+    # An upstream sign-in under way (state, nonce, PKCE verifier, where to go back): one use only.
+    signin_state = UnicodeAttribute(null=True)
+    signin_nonce = UnicodeAttribute(null=True)
+    signin_verifier = UnicodeAttribute(null=True)
+    signin_next = UnicodeAttribute(null=True)
+    signin_started_at = UTCDateTimeAttribute(null=True)
+
+
+class CitizenLink(Model):
+    """An upstream identity (issuer, sub), keyed by their hash, and the citizen's internal id.
+
+    In the Grants table but durable: it has no `expires_at`, so the table's TTL never removes it
+    (the table has point-in-time recovery and is retained); hence a model of its own rather than
+    a GrantItem, whose `expires_at` is required. docs/decisions/0009-citizen-sign-in-upstream.md."""
+
+    class Meta(TableMeta):
+        table_name = settings.grants_table
+
+    grant_key = UnicodeAttribute(hash_key=True)  # citizen#sha256(issuer + "\n" + sub)
+    kind = UnicodeAttribute(default="citizen")
+    patient_id = UnicodeAttribute()
+    issuer = UnicodeAttribute()
+    linked_at = UTCDateTimeAttribute()
 
 
 class AuthorizationCodeItem(GrantItem, discriminator="code"):
@@ -46,6 +72,8 @@ class AuthorizationCodeItem(GrantItem, discriminator="code"):
     nonce = UnicodeAttribute(null=True)
     auth_time = NumberAttribute()
     used = BooleanAttribute(default=False)
+    # The sign-in session the code was issued in (its grant key): online_access tokens live with it.
+    session_key = UnicodeAttribute(null=True)
 
     # Authlib's AuthorizationCodeMixin
     def get_redirect_uri(self) -> str:
@@ -96,3 +124,6 @@ class RefreshFamily(GrantItem, discriminator="family"):
     client_id = UnicodeAttribute()
     patient_id = UnicodeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
+    # online_access without offline_access: the family is usable only while this sign-in session
+    # (its grant key) is alive; None for offline_access, which lasts as long as the consent.
+    session_key = UnicodeAttribute(null=True)

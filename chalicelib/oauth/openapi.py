@@ -66,7 +66,8 @@ SCHEMAS = {
                                      "scope": {"type": "string", "description": "what was granted"},
                                      "patient": {"type": "string", "description": "pairwise patient id"},
                                      "id_token": {"type": "string", "description": "with openid"},
-                                     "refresh_token": {"type": "string", "description": "with offline_access"},
+                                     "refresh_token": {"type": "string",
+                                                       "description": "with offline_access or online_access"},
                                      "access_grant_expiration": {"type": "integer",
                                                                  "description": "when the consent ends (epoch s)"}}},
     "JwkSet": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {

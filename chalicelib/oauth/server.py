@@ -119,7 +119,7 @@ class Client(ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         if grant_type == "refresh_token":
-            return "offline_access" in (self.head.approved_scopes or ())
+            return bool({"offline_access", "online_access"} & set(self.head.approved_scopes or ()))
         return grant_type == "authorization_code"
 
 
@@ -165,8 +165,11 @@ class BrokerServer(AuthorizationServer):
         now = self.clock()
         if previous is None:
             family_id = uuid.uuid4().hex
+            # online_access alone: the family lives only while the sign-in session does.
+            online_only = "offline_access" not in token["scope"].split()
             RefreshFamily(f"family#{family_id}", client_id=request.client.get_client_id(),
-                          patient_id=user.patient_id, expires_at=user.consent_expires_at).save()
+                          patient_id=user.patient_id, expires_at=user.consent_expires_at,
+                          session_key=user.session_key if online_only else None).save()
         else:
             family_id = previous.family_id
         RefreshTokenItem(grant_key("refresh", token["refresh_token"]), family_id=family_id,
@@ -205,7 +208,8 @@ class BrokerServer(AuthorizationServer):
         token = {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",
                  "expires_in": ACCESS_TOKEN_LIFETIME, "scope": scope, "patient": user.pairwise_id,
                  "access_grant_expiration": int(user.consent_expires_at.timestamp())}
-        if grant_type == "refresh_token" or (include_refresh_token and "offline_access" in scope.split()):
+        if grant_type == "refresh_token" or (include_refresh_token
+                                             and {"offline_access", "online_access"} & set(scope.split())):
             token["refresh_token"] = secrets.token_urlsafe(48)
         if "openid" in scope.split():
             token["id_token"] = self._id_token(client, user, scope, now)

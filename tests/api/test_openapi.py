@@ -6,7 +6,7 @@ from openapi_spec_validator import validate
 from app import app
 
 # HTML pages are not JSON endpoints.
-HTML_ROUTES = {"/oauth/authorize"}
+HTML_ROUTES = {"/oauth/authorize", "/signin/franceconnect", "/signin/franceconnect/callback"}
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ EXPECTED_ACTIONS = {
 # chalicelib/identity/upstream.py) reads its client secret from Secrets Manager, and the template
 # does not deploy it yet (docs/deploy.md, section 3). Allowing it means a secret in the template,
 # its ARN alone in the role, and `secretsmanager` in the Makefile's SDK_SERVICES.
-NOT_DEPLOYED_YET: set = set()
+NOT_DEPLOYED_YET = {"secretsmanager:GetSecretValue"}
 RESOURCE_TYPES_BY_SERVICE = {
     "dynamodb": {"AWS::DynamoDB::Table"}, "kms": {"AWS::KMS::Key"},
     "s3": {"AWS::S3::Bucket"}, "logs": {"AWS::Logs::LogGroup"},

@@ -1,0 +1,103 @@
+"""Citizen sign-in through the upstream OpenID Connect provider (FranceConnect): the flow's rules,
+and the link from an upstream identity to the citizen's internal id."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any, Callable, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib.identity.citizens import CitizenSessions, PendingSignIn
+from chalicelib.identity.upstream import UpstreamConfig, UpstreamError, UpstreamProvider
+from chalicelib.oauth.models import CitizenLink, grant_key
+
+MAX_NEXT_LENGTH = 4096
+
+
+def local_path(value: Optional[str]) -> str:
+    """Where a sign-in may lead back to: a path of this site, never another site (open redirect).
+    `//host`, `/\\host`, schemes, and any whitespace or control character (which browsers strip,
+    turning `/\t/host` into `//host`) are refused."""
+    if not value:
+        return "/"
+    if (len(value) > MAX_NEXT_LENGTH or not value.startswith("/") or value.startswith("//")
+            or "\\" in value or any(ord(char) <= 0x20 or ord(char) == 0x7f for char in value)):
+        raise UpstreamError("invalid_next", "The return address must be a page of this site.")
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        raise UpstreamError("invalid_next", "The return address must be a page of this site.")
+    return value
+
+
+class CitizenDirectory:
+    """Upstream identities to internal ids. There is no national identity table here: the first
+    sign-in of an (issuer, sub) creates a random internal id, kept in a durable link item; every
+    later sign-in finds it (one GetItem). docs/decisions/0009-citizen-sign-in-upstream.md."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+
+    def citizen_for(self, issuer: str, subject: str) -> str:
+        key = grant_key("citizen", f"{issuer}\n{subject}")
+        try:
+            return CitizenLink.get(key).patient_id
+        except DoesNotExist:
+            pass
+        patient_id = f"cit-{secrets.token_hex(16)}"
+        try:
+            CitizenLink(key, patient_id=patient_id, issuer=issuer, linked_at=self.clock()).save(
+                condition=CitizenLink.grant_key.does_not_exist())
+        except PutError:  # a concurrent first sign-in of the same citizen won: use its id
+            return CitizenLink.get(key, consistent_read=True).patient_id
+        return patient_id
+
+
+class UpstreamSignIn:
+    def __init__(self, provider: UpstreamProvider, sessions: CitizenSessions, directory: CitizenDirectory) -> None:
+        self.provider, self.sessions, self.directory = provider, sessions, directory
+
+    @property
+    def name(self) -> str:
+        return self.provider.config.name
+
+    def start(self, session_id: Optional[str], next_path: Optional[str]) -> Tuple[str, str]:
+        """The session id (new if none) and the provider's authorization URL to redirect to."""
+        destination = local_path(next_path)
+        request = self.provider.authorization_request()
+        session_id = self.sessions.begin_sign_in(
+            session_id, PendingSignIn(request.state, request.nonce, request.verifier, destination))
+        return session_id, request.url
+
+    def finish(self, session_id: Optional[str], params: Mapping[str, Any]) -> Tuple[str, str]:
+        """The provider's answer: the new session id of the signed-in citizen, and where to go."""
+        pending = self.sessions.take_sign_in(session_id, str(params.get("state") or ""))
+        if pending is None:
+            raise UpstreamError("invalid_state", "This sign-in expired, was already used, or was not started "
+                                                 "from this browser.")
+        # RFC 9207: a provider that names itself in the answer must be the one we asked.
+        if params.get("iss") is not None and str(params["iss"]).rstrip("/") != self.provider.config.issuer:
+            raise UpstreamError("invalid_state", "The answer comes from another identity provider.")
+        if params.get("error"):
+            raise UpstreamError("access_denied" if params["error"] == "access_denied" else "upstream_error",
+                                f"The identity provider answered: {str(params['error'])[:80]}.")
+        code = params.get("code")
+        if not code or len(str(code)) > 2048:
+            raise UpstreamError("invalid_request", "The identity provider's answer carries no code.")
+        id_token = self.provider.exchange(str(code), pending.verifier)
+        claims = self.provider.verify_id_token(id_token, pending.nonce)
+        patient_id = self.directory.citizen_for(self.provider.config.issuer, claims["sub"])
+        # The ID token is kept as the `id_token_hint` that the provider's logout will need.
+        new_session_id = self.sessions.sign_in(session_id, patient_id, signed_in_by=self.provider.config.issuer,
+                                               id_token_hint=id_token)
+        return new_session_id, local_path(pending.next_path)
+
+
+def upstream_sign_in_for(settings: Any, sessions: CitizenSessions, clock: Callable[[], datetime]
+                         ) -> Optional[UpstreamSignIn]:
+    """The configured upstream sign-in, or None when `CITIZEN_OIDC` is unset."""
+    if not settings.citizen_oidc:
+        return None
+    config = UpstreamConfig.parse(settings.citizen_oidc, settings.public_base_url)
+    return UpstreamSignIn(UpstreamProvider(config), sessions, CitizenDirectory(clock))

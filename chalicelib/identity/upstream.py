@@ -1,0 +1,270 @@
+"""The upstream OpenID Connect provider that signs citizens in (FranceConnect in production):
+its settings, discovery, the authorization request, the code exchange and the ID token check.
+
+The protocol pieces are Authlib's (authorization request and token request parameters, client
+authentication, PKCE S256) and joserfc's (JWS signature against the issuer's JWKS, claims);
+HTTP is the standard library's, so the Lambda carries no HTTP client library."""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
+
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+CALLBACK_PATH = "/signin/franceconnect/callback"
+# Asymmetric signatures only: an HMAC ID token (FranceConnect v1 signed with the client secret)
+# would be forgeable by anyone who holds that secret.
+ALLOWED_ALGORITHMS = ("ES256", "RS256", "PS256", "ES384", "RS384")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+METADATA_TTL = 3600  # seconds an issuer's metadata and keys are kept by a warm Lambda
+JWKS_REFRESH_MIN_INTERVAL = 60  # an unknown kid refetches the keys, at most this often
+HTTP_TIMEOUT = 5
+MAX_RESPONSE_BYTES = 512 * 1024
+LEEWAY = 60
+
+
+class UpstreamError(Exception):
+    """The sign-in cannot go on; `code` names why (shown on the error page), `status` the HTTP one."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    """`CITIZEN_OIDC`, as JSON: see README (Configuration) and docs/deploy.md."""
+
+    issuer: str
+    client_id: str
+    redirect_uri: str
+    scope: str = "openid"
+    acr_values: Optional[str] = None
+    client_secret_arn: Optional[str] = None
+    client_secret_file: Optional[Path] = None
+    token_endpoint_auth_method: Optional[str] = None  # None: what the provider's metadata offers
+    algorithms: Tuple[str, ...] = ("ES256", "RS256")
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    name: str = "FranceConnect"
+
+    @classmethod
+    def parse(cls, spec: Mapping[str, Any], public_base_url: str) -> "UpstreamConfig":
+        """Checked once at cold start: a wrong setting fails the deployment, not a citizen."""
+        unknown = set(spec) - {"issuer", "client_id", "scope", "acr_values", "client_secret_arn",
+                               "client_secret_file", "token_endpoint_auth_method", "algorithms", "jwks_uri",
+                               "metadata", "name"}
+        if unknown:
+            raise ValueError(f"CITIZEN_OIDC: unknown fields {sorted(unknown)}")
+        issuer, client_id = spec.get("issuer"), spec.get("client_id")
+        if not isinstance(issuer, str) or not isinstance(client_id, str) or not issuer or not client_id:
+            raise ValueError("CITIZEN_OIDC needs 'issuer' and 'client_id'")
+        if urlsplit(issuer).scheme != "https" and not _is_loopback(issuer):
+            raise ValueError("CITIZEN_OIDC: the issuer must be an https URL")
+        if not (spec.get("client_secret_arn") or spec.get("client_secret_file")):
+            raise ValueError("CITIZEN_OIDC needs 'client_secret_arn' (Secrets Manager) or 'client_secret_file'")
+        method = spec.get("token_endpoint_auth_method")
+        if method is not None and method not in AUTH_METHODS:
+            raise ValueError(f"CITIZEN_OIDC: token_endpoint_auth_method must be one of {AUTH_METHODS}")
+        algorithms = tuple(spec.get("algorithms") or ("ES256", "RS256"))
+        if not set(algorithms) <= set(ALLOWED_ALGORITHMS):
+            raise ValueError(f"CITIZEN_OIDC: algorithms must be among {ALLOWED_ALGORITHMS}")
+        scope = spec.get("scope", "openid")
+        if "openid" not in scope.split():
+            raise ValueError("CITIZEN_OIDC: the scope must include 'openid'")
+        metadata = dict(spec.get("metadata") or {})
+        if spec.get("jwks_uri"):
+            metadata["jwks_uri"] = spec["jwks_uri"]
+        return cls(issuer=issuer.rstrip("/"), client_id=client_id,
+                   redirect_uri=public_base_url.rstrip("/") + CALLBACK_PATH, scope=scope,
+                   acr_values=spec.get("acr_values") or None, client_secret_arn=spec.get("client_secret_arn"),
+                   client_secret_file=Path(spec["client_secret_file"]) if spec.get("client_secret_file") else None,
+                   token_endpoint_auth_method=method, algorithms=algorithms, metadata=metadata,
+                   name=spec.get("name", "FranceConnect"))
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    url: str
+    state: str
+    nonce: str
+    verifier: str
+
+
+def _fetch_json(url: str, data: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None) -> Tuple[int, Any]:
+    request = urllib.request.Request(url, data=data, headers={"Accept": "application/json", **(headers or {})},
+                                     method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - https or loopback
+            status, raw = response.status, response.read(MAX_RESPONSE_BYTES + 1)
+    except urllib.error.HTTPError as error:  # 4xx/5xx: the body may still be an OAuth error
+        status, raw = error.code, error.read(MAX_RESPONSE_BYTES + 1)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise UpstreamError("upstream_unavailable", f"The identity provider cannot be reached ({error}).", 502)
+    if len(raw) > MAX_RESPONSE_BYTES:
+        raise UpstreamError("upstream_unavailable", "The identity provider's answer is too large.", 502)
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        raise UpstreamError("upstream_unavailable", "The identity provider's answer is not JSON.", 502) from None
+
+
+class UpstreamProvider:
+    """One OIDC provider; its metadata and keys are cached for the life of a warm Lambda."""
+
+    def __init__(self, config: UpstreamConfig, secret_reader: Optional[Callable[[str], str]] = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config, self.clock = config, clock
+        self._secret_reader = secret_reader or _read_secrets_manager
+        self._lock = threading.Lock()
+        self._metadata: Optional[Dict[str, Any]] = None
+        self._metadata_at = 0.0
+        self._keys: Optional[KeySet] = None
+        self._keys_at = 0.0
+        self._secret: Optional[str] = None
+
+    # -- discovery and keys -----------------------------------------------------------------------
+
+    def metadata(self) -> Dict[str, Any]:
+        with self._lock:
+            if self._metadata is not None and self.clock() - self._metadata_at < METADATA_TTL:
+                return self._metadata
+        status, document = _fetch_json(f"{self.config.issuer}/.well-known/openid-configuration")
+        if status != 200 or not isinstance(document, dict):
+            raise UpstreamError("upstream_unavailable", f"The identity provider's discovery answered {status}.", 502)
+        document = {**document, **self.config.metadata}
+        # OpenID Connect Discovery §4.3: the issuer in the document must be the one configured.
+        if document.get("issuer", "").rstrip("/") != self.config.issuer:
+            raise UpstreamError("upstream_misconfigured", "The identity provider's metadata names another issuer.", 502)
+        missing = [name for name in ("authorization_endpoint", "token_endpoint", "jwks_uri")
+                   if not isinstance(document.get(name), str)]
+        if missing:
+            raise UpstreamError("upstream_misconfigured", f"The identity provider's metadata lacks {missing}.", 502)
+        with self._lock:
+            self._metadata, self._metadata_at = document, self.clock()
+        return document
+
+    def _key_set(self, refresh: bool = False) -> KeySet:
+        with self._lock:
+            fresh = self._keys is not None and self.clock() - self._keys_at < METADATA_TTL
+            may_refresh = self.clock() - self._keys_at >= JWKS_REFRESH_MIN_INTERVAL
+            if fresh and not (refresh and may_refresh):
+                return self._keys
+        status, document = _fetch_json(self.metadata()["jwks_uri"])
+        if status != 200 or not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise UpstreamError("upstream_unavailable", f"The identity provider's keys answered {status}.", 502)
+        usable = [key for key in document["keys"] if isinstance(key, dict) and key.get("use", "sig") == "sig"
+                  and key.get("kty") in ("RSA", "EC")]
+        try:
+            keys = KeySet.import_key_set({"keys": usable})
+        except (JoseError, ValueError, TypeError) as error:
+            raise UpstreamError("upstream_misconfigured", f"The identity provider's keys are unusable ({error}).", 502)
+        with self._lock:
+            self._keys, self._keys_at = keys, self.clock()
+        return keys
+
+    def client_secret(self) -> str:
+        if self._secret is None:
+            if self.config.client_secret_file is not None:
+                self._secret = self.config.client_secret_file.read_text(encoding="utf-8").strip()
+            else:
+                self._secret = self._secret_reader(self.config.client_secret_arn or "")
+        return self._secret
+
+    # -- the flow ---------------------------------------------------------------------------------
+
+    def authorization_request(self) -> AuthorizationRequest:
+        """Where to send the citizen: state, nonce and PKCE S256, all fresh."""
+        state, nonce, verifier = (secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48))
+        extra = {"nonce": nonce, "code_challenge": create_s256_code_challenge(verifier),
+                 "code_challenge_method": "S256"}
+        if self.config.acr_values:
+            extra["acr_values"] = self.config.acr_values
+        url = prepare_grant_uri(self.metadata()["authorization_endpoint"], self.config.client_id, "code",
+                                redirect_uri=self.config.redirect_uri, scope=self.config.scope, state=state, **extra)
+        return AuthorizationRequest(url, state, nonce, verifier)
+
+    def exchange(self, code: str, verifier: str) -> str:
+        """The ID token for an authorization code (the code is the provider's to check)."""
+        metadata = self.metadata()
+        token_endpoint = metadata["token_endpoint"]
+        body = prepare_token_request("authorization_code", code=code, redirect_uri=self.config.redirect_uri,
+                                     code_verifier=verifier)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        auth = ClientAuth(self.config.client_id, self.client_secret(), self._auth_method(metadata))
+        _, headers, body = auth.prepare("POST", token_endpoint, headers, body)
+        status, answer = _fetch_json(token_endpoint, data=body.encode("utf-8"), headers=headers)
+        if not isinstance(answer, dict):
+            raise UpstreamError("upstream_error", "The identity provider's token answer is malformed.", 502)
+        if status != 200 or "error" in answer:
+            raise UpstreamError("upstream_error", f"The identity provider refused the code "
+                                                  f"({str(answer.get('error', status))[:80]}).", 502)
+        if not isinstance(answer.get("id_token"), str):
+            raise UpstreamError("upstream_error", "The identity provider gave no ID token.", 502)
+        return answer["id_token"]
+
+    def _auth_method(self, metadata: Mapping[str, Any]) -> str:
+        """The configured method, else `client_secret_basic` if the provider takes it (RFC 8414's
+        default when it says nothing), else `client_secret_post`."""
+        if self.config.token_endpoint_auth_method:
+            return self.config.token_endpoint_auth_method
+        offered = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+        return "client_secret_basic" if "client_secret_basic" in offered else "client_secret_post"
+
+    def verify_id_token(self, id_token: str, nonce: str) -> Dict[str, Any]:
+        """The ID token's claims once its signature (the issuer's JWKS, pinned algorithms), `iss`,
+        `aud`, `azp`, `exp`, `iat`, `nonce` and, when asked for, `acr` are right."""
+        try:
+            try:
+                token = jwt.decode(id_token, self._key_set(), algorithms=list(self.config.algorithms))
+            except JoseError as error:
+                if error.error != "invalid_key_id":
+                    raise
+                # The provider may have rotated its keys since we fetched them.
+                token = jwt.decode(id_token, self._key_set(refresh=True), algorithms=list(self.config.algorithms))
+            claims = token.claims
+            jwt.JWTClaimsRegistry(
+                now=int(self.clock()), leeway=LEEWAY,
+                iss={"essential": True, "value": self.config.issuer},
+                aud={"essential": True, "value": self.config.client_id},
+                sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
+                nonce={"essential": True, "value": nonce},
+            ).validate(claims)
+        except (JoseError, ValueError, TypeError) as error:
+            raise UpstreamError("invalid_id_token", f"The identity provider's ID token is not valid ({error}).")
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if len(audiences) > 1 and claims.get("azp") != self.config.client_id:
+            raise UpstreamError("invalid_id_token", "The ID token is meant for several parties, not us.")
+        if self.config.acr_values and claims.get("acr") not in self.config.acr_values.split():
+            raise UpstreamError("invalid_id_token", "The ID token does not carry the level of assurance asked.")
+        if not isinstance(claims["sub"], str) or not 0 < len(claims["sub"]) <= 255:
+            raise UpstreamError("invalid_id_token", "The ID token's subject is malformed.")
+        return claims
+
+
+def _read_secrets_manager(secret_id: str) -> str:
+    """The client secret from AWS Secrets Manager: a plain string, or JSON with `client_secret`."""
+    import boto3  # only in AWS, and only on the first sign-in of a cold Lambda
+
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value.strip()
+    return str(parsed["client_secret"]) if isinstance(parsed, dict) else value.strip()

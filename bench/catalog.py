@@ -19,6 +19,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+from bench.dynamodb_sizes import item_size  # noqa: E402
 os.environ.update({"STAGE": "bench", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KEY_ID": "bench",
                    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-3"})
 os.environ.pop("DYNAMODB_ENDPOINT", None)
@@ -33,24 +34,6 @@ SCENARIOS = [
     ("free text (filtered)", {"q": "rendez-vous"}),
 ]
 PAGES = 3  # the first page and two more, following `next`
-
-
-def item_size(raw: dict) -> int:
-    """DynamoDB's item size rule: attribute name bytes plus value bytes."""
-    def value_size(value: dict) -> int:
-        (kind, content), = value.items()
-        if kind == "S":
-            return len(content.encode())
-        if kind == "N":
-            return len(content.lstrip("-").replace(".", "")) // 2 + 1
-        if kind in ("SS", "NS"):
-            return sum(value_size({kind[0]: v}) for v in content)
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + value_size(v) + 1 for k, v in content.items())
-        if kind == "L":
-            return 3 + sum(value_size(v) + 1 for v in content)
-        return 1
-    return sum(len(name.encode()) + value_size(value) for name, value in raw.items())
 
 
 def measure_catalogue(size: int) -> list:

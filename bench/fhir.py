@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+from bench.dynamodb_sizes import item_size  # noqa: E402
 KEYS = Path(tempfile.mkdtemp(prefix="mes-bench-"))
 with socket.socket() as _probe:
     _probe.bind(("127.0.0.1", 0))
@@ -53,22 +54,6 @@ def _call_ended(**_):
 from botocore import handlers as _handlers  # noqa: E402
 
 _handlers.BUILTIN_HANDLERS += [("before-call.dynamodb", _call_started), ("after-call.dynamodb", _call_ended)]
-
-
-def item_size(raw: dict) -> int:
-    """DynamoDB's item size rule: attribute name bytes plus value bytes (strings and numbers here)."""
-    def value_size(value: dict) -> int:
-        (kind, content), = value.items()
-        if kind == "S":
-            return len(content.encode())
-        if kind == "N":
-            return len(content.lstrip("-").replace(".", "")) // 2 + 1
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + value_size(v) + 1 for k, v in content.items())
-        if kind == "L":
-            return 3 + sum(value_size(v) + 1 for v in content)
-        return 1
-    return sum(len(name.encode()) + value_size(value) for name, value in raw.items())
 
 
 def seed(codec, patient_id: str, count: int) -> None:

@@ -14,6 +14,7 @@ from chalicelib.catalog.ecoscore import compute_ecoscore
 from chalicelib.catalog.models import (HEAD_VERSION, AppHead, AppItem, CatalogEntry,
                                        ListingVersion, is_app_id, transaction_connection)
 from chalicelib.catalog.referential import Referential
+from chalicelib.dynamodb import one_page
 from chalicelib.errors import NotFound
 
 Clock = Callable[[], datetime]
@@ -238,13 +239,7 @@ class CatalogService:
         results = index.query(plan.facet, range_key_condition=range_condition,
                               filter_condition=self._filter(plan.residual),
                               page_size=plan.page_size(query.limit), last_evaluated_key=start_key)
-        page = next(results.page_iter)
-        entries = [CatalogEntry.from_raw_data(raw) for raw in page.get("Items", [])]
-        next_key = page.get("LastEvaluatedKey")
-        if len(entries) > query.limit:
-            entries = entries[:query.limit]
-            last = entries[-1]
-            next_key = {name: {"S": getattr(last, name)} for name in key_names}
+        entries, next_key, page = one_page(CatalogEntry, results, query.limit, key_names)
         next_cursor = None
         if next_key:
             next_cursor = catalog_query.encode_cursor(

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.dynamodb import one_page
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PreconditionFailed
 from chalicelib.fhir.access import AccessGrant
 from chalicelib.fhir.gate import Gate, WriteRefused
@@ -81,13 +82,7 @@ class FhirService:
                                   filter_condition=condition, scan_index_forward=False,
                                   page_size=plan.count + 1,
                                   last_evaluated_key=decode_cursor(plan, grant.patient_id, index_key))
-            page = next(results.page_iter)
-            items = [RecordItem.from_raw_data(raw) for raw in page.get("Items", [])]
-            last_key = page.get("LastEvaluatedKey")
-            if len(items) > plan.count:
-                items = items[:plan.count]
-                last = items[-1]
-                last_key = {"item_key": {"S": last.item_key}, index_key: {"S": getattr(last, index_key)}}
+            items, last_key, _ = one_page(RecordItem, results, plan.count, ("item_key", index_key))
             if last_key:
                 next_cursor = encode_cursor(last_key, index_key)
         self.gate.commit(grant, "search", resource_type, None, count=len(items))

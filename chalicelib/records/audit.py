@@ -8,9 +8,7 @@ import base64
 import json
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional
-
-from pynamodb.exceptions import DoesNotExist  # noqa: F401 - re-exported for callers' except clauses
+from typing import Any, Callable, Dict, Optional
 
 from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
 from chalicelib.errors import InvalidRequest

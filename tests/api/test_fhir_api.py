@@ -5,18 +5,10 @@ import json
 import pytest
 
 from chalicelib.config import settings
-from chalicelib.fhir.resources import Codec, load_terminology
-from chalicelib.records.demo import seed_demo_records
 from tests.smart import FHIR_JSON, assert_r4, auth, fhir_get, fhir_post, fhir_put, smart_token
 
 READ_ALL = "launch/patient patient/DocumentReference.rs patient/Observation.rs patient/Appointment.rs patient/Patient.rs"
 WRITE_ALL = READ_ALL + " patient/Observation.c patient/DocumentReference.c patient/Appointment.cud"
-
-
-@pytest.fixture
-def records(aws):
-    return seed_demo_records(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url),
-                             settings.catalog_dir)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.api.test_fhir_api import appointment, records, weight  # noqa: F401 - fixtures and bodies
+from tests.api.test_fhir_api import appointment, weight
 from tests.smart import auth, fhir_get, fhir_post, fhir_put, smart_token
 
 DOCUMENT = {"resourceType": "DocumentReference", "status": "current",
@@ -42,7 +42,7 @@ SUCCESS = {"read": 200, "search": 200, "create": 201, "update": 200, "delete": 2
 
 
 @pytest.mark.parametrize("scope, resource_type, allowed", MATRIX, ids=[m[0] for m in MATRIX])
-def test_a_scope_allows_its_interactions_and_nothing_else(client, records, scope, resource_type, allowed):  # noqa: F811
+def test_a_scope_allows_its_interactions_and_nothing_else(client, records, scope, resource_type, allowed):
     writer = smart_token(client, f"launch/patient patient/{resource_type}.{'cud' if resource_type == 'Appointment' else 'c'}")
     existing = fhir_post(client, f"/fhir/{resource_type}", writer, BODIES[resource_type]).json_body["id"]
     token = smart_token(client, f"launch/patient {scope}")
@@ -55,7 +55,7 @@ def test_a_scope_allows_its_interactions_and_nothing_else(client, records, scope
     assert fhir_get(client, f"/fhir/{other}", token).status_code == 403
 
 
-def test_a_writer_overtaken_between_its_read_and_its_write_loses_nothing(client, records, monkeypatch):  # noqa: F811
+def test_a_writer_overtaken_between_its_read_and_its_write_loses_nothing(client, records, monkeypatch):
     """Two writers, interleaved at the worst moment: B updates after A has read the version and
     before A writes. A's update (without If-Match) must be refused, not overwrite B's. (moto's
     transactions are not atomic across threads, so the interleaving is made deterministic here.)"""
@@ -83,14 +83,14 @@ def test_a_writer_overtaken_between_its_read_and_its_write_loses_nothing(client,
     assert now["participant"][0]["actor"]["display"] == "Dr B" and now["meta"]["versionId"] == "2"
 
 
-def test_fhir_answers_carry_cors_headers_for_browser_apps(client, records):  # noqa: F811
+def test_fhir_answers_carry_cors_headers_for_browser_apps(client, records):
     # (the preflight itself is checked over HTTP in tests/e2e/test_fhir_client.py)
     token = smart_token(client, "launch/patient patient/Observation.rs")
     answer = fhir_get(client, "/fhir/Observation", token, _count=1)
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_a_body_over_the_limit_is_413(client, records):  # noqa: F811
+def test_a_body_over_the_limit_is_413(client, records):
     token = smart_token(client, "launch/patient patient/DocumentReference.c")
     huge = json.dumps(dict(DOCUMENT, description="x" * 6_000_000))
     response = client.post("/fhir/DocumentReference", body=huge, headers=auth(token, **{

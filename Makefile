@@ -7,7 +7,7 @@ STAMP := $(VENV)/.requirements-installed
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-fast bench clean token package
+.PHONY: run test test-fast bench clean token package browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	rm -rf $(VENV)
@@ -19,7 +19,26 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) tools/run_local.py
 
-test: $(STAMP)
+# The browser tests (tests/browser) drive Debian's Chromium and scan each page with axe-core, pinned
+# in package.json/package-lock.json (installed into node_modules/, never committed). Installed
+# here when missing, so that `make test` works on a fresh machine (CI runs it as root).
+CHROMIUM := /usr/bin/chromium
+AXE := node_modules/axe-core/axe.min.js
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(APT_INSTALL) chromium
+
+$(AXE): package.json package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(APT_INSTALL) --no-install-recommends npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+browser-deps: $(CHROMIUM) $(AXE)
+
+test: $(STAMP) browser-deps
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
@@ -94,4 +113,4 @@ token: $(STAMP)
 	@$(PY) tools/demo_token.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .run build
+	rm -rf $(VENV) .pytest_cache .hypothesis .run build node_modules

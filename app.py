@@ -26,6 +26,7 @@ from chalicelib.oauth.authorize import AuthorizeFlow
 from chalicelib.oauth.claims import claim_seal_for
 from chalicelib.oauth.keys import token_keys_for
 from chalicelib.oauth.server import BrokerServer
+from chalicelib.pages import routes as pages_routes
 from chalicelib.referencing import openapi as referencing_openapi
 from chalicelib.referencing import routes as referencing_routes
 from chalicelib.referencing.publisher_service import PublisherService
@@ -67,6 +68,7 @@ app.register_blueprint(consent_routes.create_blueprint(consent_service, citizen_
 app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url))
 app.register_blueprint(records_routes.create_blueprint(AccessLog(utc_now), RecordService(utc_now), citizen_sessions))
 app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_cookies=not settings.is_local))
+app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, settings))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
                                                 [catalog_openapi, referencing_openapi, oauth_openapi,
                                                  consent_openapi, fhir_openapi, records_openapi]))

@@ -135,6 +135,12 @@ def main() -> int:
             return 1
         print(f"""
 Mon espace santé app store, local stage, at {base_url}
+Pages for citizens (French; add ?lang=en for English):
+  Catalogue               {base_url}/
+  An app's page           {base_url}/apps/demo-sandbox
+  Sign in (demo people)   {base_url}/account/sign-in
+  My consents             {base_url}/account/consents
+JSON API:
   Catalogue (JSON)        {base_url}/catalog/apps
   Catalogue by écoscore   {base_url}/catalog/apps?sort=ecoscore
   An app with its écoscore breakdown and compliance summary

@@ -42,4 +42,5 @@ def openid_configuration(issuer: str, referential: Referential) -> Dict[str, Any
 
 
 def smart_configuration(issuer: str, referential: Referential) -> Dict[str, Any]:
-    return {**authorization_server_metadata(issuer, referential), "capabilities": CAPABILITIES}
+    return {**authorization_server_metadata(issuer, referential), "capabilities": CAPABILITIES,
+            "management_endpoint": f"{issuer}/account/consents"}

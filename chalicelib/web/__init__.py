@@ -7,35 +7,81 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
 
 from chalice import Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+
+from chalicelib.web import i18n
 
 SESSION_COOKIE = "mes_session"
 
 
+@pass_context
+def _translate(context: Context, key: str, **values: object) -> str:
+    return i18n.translate(key, context.get("lang") or i18n.DEFAULT_LANGUAGE, **values)
+
+
+@pass_context
+def _in_language(context: Context, value: object) -> str:
+    return i18n.in_language(value, context.get("lang") or i18n.DEFAULT_LANGUAGE)
+
+
+@pass_context
+def _long_date(context: Context, value: object) -> str:
+    return i18n.long_date(value, context.get("lang") or i18n.DEFAULT_LANGUAGE)
+
+
+@pass_context
+def _number(context: Context, value: object) -> str:
+    return i18n.number(value, context.get("lang") or i18n.DEFAULT_LANGUAGE)
+
+
+def ink(colour: str) -> str:
+    """The text colour (near-black or white) that contrasts most with a background colour."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    background = luminance(colour)
+    on_white = (1.05) / (background + 0.05)
+    on_dark = (background + 0.05) / (luminance("#161616") + 0.05)
+    return "#ffffff" if on_white > on_dark else "#161616"
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
-                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+                              autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    environment.globals["t"] = _translate
+    environment.filters.update(lang=_in_language, long_date=_long_date, number=_number, ink=ink)
+    return environment
 
 
 def page(template: str, context: Dict[str, Any], status: int = 200, form_targets: Iterable[str] = (),
-         headers: Optional[Dict[str, str]] = None) -> Response:
-    """An HTML page that cannot be framed, loads nothing from elsewhere and posts only to us
-    (and, after our redirect, to the app's registered redirect URI)."""
+         headers: Optional[Dict[str, Any]] = None) -> Response:
+    """An HTML page that cannot be framed, loads nothing from elsewhere (not even images: app logos
+    would tell their publishers who reads the catalogue) and posts only to us (and, after our
+    redirect, to the app's registered redirect URI)."""
     nonce = secrets.token_urlsafe(16)
+    context = {"lang": i18n.DEFAULT_LANGUAGE, **context}
     body = _environment().get_template(template).render(nonce=nonce, **context)
     form_action = " ".join(["'self'", *form_targets])
     return Response(body=body, status_code=status, headers={
         "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src https: data:; "
+        "Content-Language": context["lang"],
+        "Content-Security-Policy": (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src data:; "
                                     f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"),
         "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+        "Cross-Origin-Opener-Policy": "same-origin", "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
         "Cache-Control": "no-store", **(headers or {})})
 
 
 def session_cookie(session_id: str, secure: bool, max_age: int = 1800) -> str:
     return (f"{SESSION_COOKIE}={session_id}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"
             + ("; Secure" if secure else ""))
+
+
+def cleared_session_cookie(secure: bool) -> str:
+    return session_cookie("", secure, max_age=0)
 
 
 def cookie_value(cookie_header: Optional[str], name: str = SESSION_COOKIE) -> Optional[str]:

@@ -195,6 +195,7 @@ def test_discovery_tells_what_is_supported(client):
     assert smart["code_challenge_methods_supported"] == ["S256"]
     assert smart["authorization_endpoint"] == "https://testserver/oauth/authorize"
     assert "launch-standalone" in smart["capabilities"] and "permission-v2" in smart["capabilities"]
+    assert smart["management_endpoint"] == "https://testserver/account/consents"
     metadata = client.get("/.well-known/oauth-authorization-server").json_body
     assert metadata["issuer"] == "https://testserver" and metadata["jwks_uri"].endswith("/oauth/jwks")
 

@@ -6,7 +6,9 @@ from openapi_spec_validator import validate
 from app import app
 
 # HTML pages are not JSON endpoints.
-HTML_ROUTES = {"/oauth/authorize", "/signin/franceconnect", "/signin/franceconnect/callback"}
+HTML_ROUTES = {"/oauth/authorize", "/signin/franceconnect", "/signin/franceconnect/callback",
+               "/", "/apps/{app_id}", "/account/sign-in", "/account/sign-out", "/account/consents",
+               "/account/consents/{app_id}/revoke", "/account/consents/{app_id}/receipt"}
 
 
 @pytest.fixture

@@ -1,0 +1,137 @@
+"""The citizen's account pages: demo sign-in, sign-out, "my consents" and withdrawing one."""
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from chalicelib.catalog.referential import Referential
+from chalicelib.consent.service import ConsentService, approved_entry
+from chalicelib.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
+from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.oauth.models import SessionItem
+
+DEFAULT_NEXT = "/account/consents"
+DEMO_SIGN_IN = "demo"  # who vouched for a session's citizen: the demo identity picker
+# A local path, and only that: no scheme, no host ("//evil.example"), no backslash (which some
+# browsers read as a slash), no control character.
+_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\\\x00-\x20\x7f]*$")
+
+
+def safe_next(value: Optional[str]) -> str:
+    """Where to go after signing in: a path on this site, else the consents page (no open redirect)."""
+    if value and len(value) <= 2000 and _LOCAL_PATH.match(value):
+        return value
+    return DEFAULT_NEXT
+
+
+@dataclass
+class Visitor:
+    """Who is looking at a page: their session (if any) and, when signed in, the citizen."""
+
+    session_id: Optional[str]
+    session: Optional[SessionItem]
+    citizen: Optional[Dict[str, Any]]
+
+    @property
+    def patient_id(self) -> Optional[str]:
+        return self.session.patient_id if self.session is not None else None
+
+
+class AccountPages:
+    def __init__(self, sessions: CitizenSessions, consents: ConsentService, referential: Referential,
+                 demo_sign_in: bool, franceconnect: bool) -> None:
+        self.sessions, self.consents, self.referential = sessions, consents, referential
+        self.demo_sign_in, self.franceconnect = demo_sign_in, franceconnect
+
+    # -- who -------------------------------------------------------------------------------------
+
+    @property
+    def demo_patients(self) -> List[Dict[str, Any]]:
+        path = self.referential.directory / "demo" / "patients.json"
+        return json.loads(path.read_text(encoding="utf-8"))["patients"]
+
+    def visitor(self, session_id: Optional[str]) -> Visitor:
+        session = self.sessions.find(session_id)
+        citizen = None
+        if session is not None and session.patient_id:
+            # Names are known for the demo people only; an internal id is never shown.
+            known = {p["id"]: p for p in self.demo_patients} if self.demo_sign_in else {}
+            person = known.get(session.patient_id)
+            citizen = {"id": session.patient_id,
+                       "name": f"{person['given']} {person['family']}" if person else None}
+        return Visitor(session_id if session is not None else None, session, citizen)
+
+    def form_session(self, session_id: Optional[str]) -> Tuple[str, SessionItem]:
+        """The session that carries a form's CSRF token (started when the visitor has none)."""
+        return self.sessions.find_or_start(session_id)
+
+    @staticmethod
+    def check_form(visitor: Visitor, csrf_token: Optional[str]) -> SessionItem:
+        session = visitor.session
+        if session is None or not hmac.compare_digest(csrf_token or "", session.csrf_token):
+            raise Forbidden("The form expired or did not come from this site; start again.")
+        return session
+
+    # -- sign-in and sign-out --------------------------------------------------------------------
+
+    def sign_in_options(self) -> Dict[str, Any]:
+        return {"demo": self.demo_sign_in, "franceconnect": self.franceconnect,
+                "patients": self.demo_patients if self.demo_sign_in else []}
+
+    def sign_in(self, visitor: Visitor, csrf_token: Optional[str], login_hint: Optional[str]) -> str:
+        """Sign a demo citizen in; returns the id of a new session (the old one ends: an id planted
+        before sign-in signs no one in)."""
+        if not self.demo_sign_in:
+            raise ServiceUnavailable("Demo sign-in is available in the local and test stages only.")
+        self.check_form(visitor, csrf_token)
+        if login_hint not in {p["id"] for p in self.demo_patients}:
+            raise InvalidRequest("Pick one of the fictional people.")
+        return self.sessions.sign_in(visitor.session_id, login_hint, signed_in_by=DEMO_SIGN_IN)
+
+    def sign_out(self, visitor: Visitor, csrf_token: Optional[str]) -> None:
+        """Ends the session (and with it what it kept alive, such as online_access tokens)."""
+        self.check_form(visitor, csrf_token)
+        self.sessions.end(visitor.session_id)
+
+    # -- consents --------------------------------------------------------------------------------
+
+    def my_consents(self, patient_id: str) -> Dict[str, List[Dict[str, Any]]]:
+        """Active and past consents, each with what it allows in words."""
+        listed = self.consents.list(patient_id)
+        return {group: [self._described(view) for view in views] for group, views in listed.items()}
+
+    def consent_to_revoke(self, patient_id: str, app_id: str) -> Dict[str, Any]:
+        for view in self.consents.list(patient_id)["active"]:
+            if view["app_id"] == app_id:
+                return self._described(view)
+        raise NotFound(f"No active consent to '{app_id[:100]}'.")
+
+    def receipt(self, patient_id: str, app_id: str) -> Dict[str, Any]:
+        """The consent receipt, with its context scopes (offline access...) in words."""
+        receipt = self.consents.receipt(patient_id, app_id)
+        context = [self.referential.other_scopes[scope]["label"] for scope in receipt.get("context", ())
+                   if scope in self.referential.other_scopes and scope != "launch/patient"]
+        return {**receipt, "context_labels": list({str(label): label for label in context}.values())}
+
+    def revoke(self, visitor: Visitor, csrf_token: Optional[str], app_id: str) -> Dict[str, Any]:
+        self.check_form(visitor, csrf_token)
+        return self.consents.revoke(visitor.patient_id, app_id)
+
+    def _described(self, view: Dict[str, Any]) -> Dict[str, Any]:
+        ref = self.referential
+        kinds = [{"scope": s, "label": ref.data_kinds[entry["data_kind"]]["label"]}
+                 for s, entry in ref.data_scopes.items()]
+        allowed = []
+        for scope in view["scopes"]:
+            entry = approved_entry(kinds, scope)
+            label = entry["label"] if entry else {"fr": scope, "en": scope}
+            if label not in allowed:
+                allowed.append(label)
+        for scope in view["context"]:
+            other = ref.other_scopes.get(scope)
+            if other and other["label"] not in allowed and scope != "launch/patient":
+                allowed.append(other["label"])
+        return {**view, "allowed": allowed}

@@ -1,0 +1,200 @@
+"""HTTP routes of the citizen's web pages (HTML): parse the request, call the pages' services, render."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import parse_qsl, quote, urlencode
+
+from chalice import Blueprint, Response
+
+from chalicelib import web
+from chalicelib.catalog.models import is_app_id
+from chalicelib.catalog.service import CatalogService
+from chalicelib.config import Settings
+from chalicelib.consent.service import ConsentService
+from chalicelib.errors import DomainError, NotFound
+from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.observability import logger
+from chalicelib.pages.account import AccountPages, Visitor, safe_next
+from chalicelib.pages.catalogue import CataloguePages
+from chalicelib.web import i18n
+
+_FORM = ["application/x-www-form-urlencoded"]
+MAX_FORM_BYTES = 16 * 1024
+
+
+def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions: CitizenSessions,
+                     settings: Settings) -> Blueprint:
+    catalogue = CataloguePages(catalog)
+    account = AccountPages(sessions, consents, catalog.referential, demo_sign_in=settings.demo_sign_in,
+                           franceconnect=settings.citizen_oidc is not None)
+    secure_cookies = not settings.is_local
+    blueprint = Blueprint(__name__)
+
+    def request():
+        return blueprint.current_request
+
+    def query() -> Dict[str, str]:
+        return {name: value for name, value in (request().query_params or {}).items()}
+
+    def form() -> Dict[str, str]:
+        raw = request().raw_body or b""
+        if len(raw) > MAX_FORM_BYTES:
+            return {}
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def cookie(name: str = web.SESSION_COOKIE) -> Optional[str]:
+        return web.cookie_value(request().headers.get("cookie"), name)
+
+    def language() -> str:
+        return i18n.negotiate(query().get("lang"), cookie(i18n.LANG_COOKIE),
+                              request().headers.get("accept-language"))
+
+    def cookies(*values: Optional[str]) -> Dict[str, Any]:
+        """Set-Cookie for each value given, plus the language cookie when `?lang=` chose one."""
+        chosen = query().get("lang")
+        values_list: List[str] = [v for v in values if v]
+        if chosen in i18n.LANGUAGES and chosen != cookie(i18n.LANG_COOKIE):
+            values_list.append(i18n.language_cookie(chosen, secure_cookies))
+        if not values_list:
+            return {}
+        return {"Set-Cookie": values_list[0] if len(values_list) == 1 else values_list}
+
+    def chrome(here: str, section: str, visitor: Visitor) -> Dict[str, Any]:
+        lang = language()
+        other = "en" if lang == "fr" else "fr"
+        params = {k: v for k, v in query().items() if k != "lang"}
+        return {"section": section, "next": here, "other_lang": other,
+                "switch_url": f"{quote(here)}?{urlencode({**params, 'lang': other})}",
+                "signed_in": visitor.citizen is not None,
+                "citizen_name": visitor.citizen["name"] if visitor.citizen else None,
+                "csrf_token": visitor.session.csrf_token if visitor.session is not None else None,
+                "demo": account.demo_sign_in}
+
+    def render(template: str, here: str, section: str, visitor: Visitor, context: Dict[str, Any],
+               status: int = 200, set_cookies: Optional[List[str]] = None) -> Response:
+        return web.page(template, {"lang": language(), "chrome": chrome(here, section, visitor),
+                                   "letters": catalogue.letters, **context},
+                        status=status, headers=cookies(*(set_cookies or [])))
+
+    def see_other(location: str, *set_cookies: Optional[str]) -> Response:
+        return Response(body="", status_code=303,
+                        headers={"Location": location, "Cache-Control": "no-store", **cookies(*set_cookies)})
+
+    def sign_in_first(here: str) -> Response:
+        return see_other("/account/sign-in?" + urlencode({"next": here}))
+
+    def html_route(path: str, **options: Any) -> Callable:
+        """Registers a page; a domain error becomes an HTML page in the citizen's language."""
+        def register(view: Callable) -> Callable:
+            @functools.wraps(view)
+            def guarded(*args: Any, **kwargs: Any) -> Response:
+                try:
+                    return view(*args, **kwargs)
+                except DomainError as error:
+                    status = error.status
+                except Exception:  # noqa: BLE001 - logged here, answered with a page that reveals nothing
+                    logger.exception("unhandled error", extra={"route": path})
+                    status = 500
+                visitor = Visitor(None, None, None)
+                if status != 500:
+                    try:
+                        visitor = account.visitor(cookie())
+                    except Exception:  # noqa: BLE001 - the error page must not fail on the menu
+                        logger.exception("visitor lookup failed", extra={"route": path})
+                key = f"error.{status}" if f"error.{status}" in i18n.messages() else "error.400"
+                return render("problem.html", "/", "", visitor, {"message_key": key}, status=status)
+            blueprint.route(path, **options)(guarded)
+            return guarded
+        return register
+
+    # -- the catalogue ---------------------------------------------------------------------------
+
+    @html_route("/", methods=["GET"])
+    def catalogue_page():
+        """The catalogue: search, filter by category and écoscore, one page of cards at a time."""
+        context = catalogue.catalogue(query())
+        return render("catalogue.html", "/", "catalogue", account.visitor(cookie()), context,
+                      status=400 if context["invalid"] else 200)
+
+    @html_route("/apps/{app_id}", methods=["GET"])
+    def app_page(app_id: str):
+        """An app's page: what it does, the data it may ask for and why, écoscore, compliance."""
+        return render("app.html", f"/apps/{app_id}", "catalogue", account.visitor(cookie()),
+                      catalogue.app(app_id))
+
+    # -- signing in and out ----------------------------------------------------------------------
+
+    @html_route("/account/sign-in", methods=["GET"])
+    def sign_in_page():
+        """The sign-in page: FranceConnect when configured; the demo identity picker locally."""
+        next_path = safe_next(query().get("next"))
+        session_id, _ = account.form_session(cookie())
+        visitor = account.visitor(session_id)
+        return render("sign_in.html", "/account/sign-in", "sign-in", visitor,
+                      {"next": next_path, **account.sign_in_options()},
+                      set_cookies=[web.session_cookie(session_id, secure_cookies)])
+
+    @html_route("/account/sign-in", methods=["POST"], content_types=_FORM)
+    def sign_in():
+        """Signs a demo citizen in (a new session), then goes to `next` (a local path only)."""
+        fields = form()
+        session_id = account.sign_in(account.visitor(cookie()), fields.get("csrf_token"), fields.get("login_hint"))
+        return see_other(safe_next(fields.get("next")), web.session_cookie(session_id, secure_cookies))
+
+    @html_route("/account/sign-out", methods=["POST"], content_types=_FORM)
+    def sign_out():
+        """Ends the session, then back to the catalogue."""
+        account.sign_out(account.visitor(cookie()), form().get("csrf_token"))
+        return see_other("/", web.cleared_session_cookie(secure_cookies))
+
+    # -- my consents -----------------------------------------------------------------------------
+
+    @html_route("/account/consents", methods=["GET"])
+    def consents_page():
+        """My consents: active and past, each with its receipt and a way to withdraw it."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first("/account/consents")
+        listed = account.my_consents(visitor.patient_id)
+        revoked = query().get("revoked")
+        revoked_name = next((c["app_name"] for c in listed["past"] if c["app_id"] == revoked), None)
+        return render("consents.html", "/account/consents", "consents", visitor,
+                      {"consents": listed, "revoked_name": revoked_name})
+
+    @html_route("/account/consents/{app_id}/receipt", methods=["GET"])
+    def receipt_page(app_id: str):
+        """A consent's receipt, readable and printable (the JSON one is at /me/consents/{app_id}/receipt)."""
+        here = f"/account/consents/{app_id}/receipt"
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first(here)
+        if not is_app_id(app_id):
+            raise NotFound("No such consent.")
+        return render("receipt.html", here, "consents", visitor,
+                      {"receipt": account.receipt(visitor.patient_id, app_id)})
+
+    @html_route("/account/consents/{app_id}/revoke", methods=["GET"])
+    def revoke_page(app_id: str):
+        """The confirmation step before withdrawing a consent."""
+        here = f"/account/consents/{app_id}/revoke"
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first(here)
+        if not is_app_id(app_id):
+            raise NotFound("No such consent.")
+        return render("revoke.html", here, "consents", visitor,
+                      {"consent": account.consent_to_revoke(visitor.patient_id, app_id)})
+
+    @html_route("/account/consents/{app_id}/revoke", methods=["POST"], content_types=_FORM)
+    def revoke(app_id: str):
+        """Withdraws the consent (CSRF-checked), then back to my consents with a confirmation."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first("/account/consents")
+        if not is_app_id(app_id):
+            raise NotFound("No such consent.")
+        account.revoke(visitor, form().get("csrf_token"), app_id)
+        return see_other("/account/consents?" + urlencode({"revoked": app_id}))
+
+    return blueprint

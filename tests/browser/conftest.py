@@ -1,0 +1,67 @@
+"""Browser tests: one local server (as `make run` starts it) and one headless Chromium per module;
+the weight of each page visited is printed at the end of the run."""
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_local_server import PROJECT, free_port, start, wait_ready
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = PROJECT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = PROJECT / "build" / "screenshots"
+# Debian's Chromium, headless, and quiet: the machine may have no internet, and without these flags
+# Chromium keeps trying to reach Google's services.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGE_WEIGHTS = {}
+
+
+def _missing_tools():
+    missing = [str(path) for path in (CHROMIUM, AXE) if not path.exists()]
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("playwright (requirements-dev.txt)")
+    return missing
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start(port)
+    try:
+        wait_ready(process, base)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    for path in ("/", "/apps/demo-sandbox", "/account/sign-in", "/account/consents"):
+        assert f"{base}{path}\n" in output, f"`make run` prints the page {path}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = _missing_tools()
+    if missing:
+        message = f"browser tests need {', '.join(missing)}: `make test` installs them"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not PAGE_WEIGHTS:
+        return
+    terminalreporter.section("page weight (bytes per page: HTML, then everything else it loaded)")
+    for name, (document, others, requests) in PAGE_WEIGHTS.items():
+        terminalreporter.write_line(f"{name:<24} {document:>7} B HTML  + {others} B in {requests} other request(s)")

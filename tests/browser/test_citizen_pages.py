@@ -1,0 +1,192 @@
+"""A citizen in a real browser: browse and filter the catalogue, open an app, consent through the
+SMART flow, withdraw the consent, switch language. Every page is scanned with axe-core (no serious
+or critical violation), photographed into build/screenshots/ and weighed; nothing leaves the site."""
+import base64
+import hashlib
+import json
+import re
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from tests.browser.conftest import AXE, PAGE_WEIGHTS, SCREENSHOTS
+
+pytestmark = pytest.mark.e2e
+REDIRECT = "http://127.0.0.1:9999/callback"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+MAX_PAGE_BYTES = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def visits(browser, server):
+    """Every request a page makes, so that the module can check none goes to another site."""
+    return []
+
+
+@pytest.fixture
+def open_context(browser, server, visits):
+    contexts = []
+
+    def make(locale="fr-FR"):
+        context = browser.new_context(locale=locale, viewport={"width": 1100, "height": 900})
+        context.on("request", lambda request: visits.append(request.url))
+        # The sandbox app's redirect URI: nothing listens there; answer as the app would.
+        context.route(f"{REDIRECT}*", lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<!doctype html><title>App</title><p>callback</p>"))
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def check(page, name):
+    """Screenshot, weight and accessibility scan of the page on screen."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    weight = page.evaluate("""() => {
+        const nav = performance.getEntriesByType('navigation')[0];
+        const others = performance.getEntriesByType('resource');
+        return [nav.encodedBodySize, others.reduce((sum, r) => sum + r.encodedBodySize, 0), others.length];
+    }""")
+    PAGE_WEIGHTS[name] = tuple(weight)
+    assert weight[0] < MAX_PAGE_BYTES and weight[2] == 0, f"{name}: {weight}"
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    violations = page.evaluate("""async (tags) => {
+        const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""", AXE_TAGS)
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, f"{name}: {json.dumps(serious, ensure_ascii=False, indent=1)}"
+    return violations
+
+
+def test_browse_filter_and_open_an_app(open_context, server):
+    page = open_context()
+    response = page.goto(f"{server}/")
+    assert response.status == 200
+    headers = response.headers
+    assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["referrer-policy"] == "no-referrer"
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator(".card").count() >= 9
+    check(page, "catalogue")
+
+    page.keyboard.press("Tab")  # the first stop is the skip link, and it works
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#contenu")
+
+    page.get_by_label("Mots-clés").fill("diabète")
+    page.get_by_role("button", name="Afficher").click()
+    names = page.locator(".card h3").all_inner_texts()
+    assert names and all(name for name in names) and any("Gluco" in name for name in names)
+
+    page.goto(f"{server}/")
+    page.get_by_label("Écoscore minimum").select_option("A")
+    page.get_by_label("Trier par").select_option("ecoscore")
+    page.get_by_role("button", name="Afficher").click()
+    letters = page.locator(".card .badge").all_inner_texts()
+    assert letters and set(letters) == {"A"}
+
+    page.goto(f"{server}/")
+    page.get_by_label("Catégorie").select_option("developer")
+    page.get_by_role("button", name="Afficher").click()
+    page.get_by_role("link", name="Bac à sable développeurs").click()
+    assert urlsplit(page.url).path == "/apps/demo-sandbox"
+    assert page.locator("h1").inner_text() == "Bac à sable développeurs"
+    assert page.locator("svg.chart rect").count() == 4
+    assert page.get_by_role("img", name=re.compile("Notes de l'écoscore")).count() == 1
+    check(page, "app")
+
+    missing = page.goto(f"{server}/apps/no-such-app")
+    assert missing.status == 404 and "text/html" in missing.headers["content-type"]
+    check(page, "not-found")
+
+
+def pkce():
+    verifier = secrets.token_urlsafe(48)
+    return verifier, base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def test_consent_then_withdraw_it(open_context, server):
+    page = open_context()
+    verifier, challenge = pkce()
+    page.goto(f"{server}/oauth/authorize?" + urlencode({
+        "response_type": "code", "client_id": "demo-sandbox", "redirect_uri": REDIRECT,
+        "scope": "launch/patient patient/Observation.rs patient/Appointment.rs offline_access",
+        "state": "browser-state", "aud": f"{server}/fhir", "code_challenge": challenge,
+        "code_challenge_method": "S256"}))
+    check(page, "sign-in-picker")
+    page.get_by_label(re.compile("Alice Martin")).check()
+    page.get_by_role("button", name=re.compile("Se connecter")).click()
+
+    assert page.locator("input[name=scope]").count() == 2
+    check(page, "consent")
+    page.get_by_label(re.compile("Lire votre agenda")).uncheck()
+    page.get_by_label(re.compile("Durée")).select_option("90")
+    page.get_by_role("button", name=re.compile("Autoriser")).click()
+    page.wait_for_url(f"{REDIRECT}*")
+    answer = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    assert answer["state"] == "browser-state"
+    token = page.request.post(f"{server}/oauth/token", form={
+        "grant_type": "authorization_code", "code": answer["code"], "redirect_uri": REDIRECT,
+        "client_id": "demo-sandbox", "code_verifier": verifier}).json()
+    assert "patient/Observation.rs" in token["scope"] and "Appointment" not in token["scope"]
+
+    page.goto(f"{server}/account/consents")
+    assert page.get_by_role("heading", name="Bac à sable développeurs").count() == 1
+    check(page, "my-consents")
+    receipt = page.request.get(f"{server}/me/consents/demo-sandbox/receipt")
+    assert receipt.ok and receipt.json()["app"]["app_id"] == "demo-sandbox"
+    page.get_by_role("link", name="Reçu de Bac à sable développeurs", exact=True).click()
+    assert page.get_by_text("Lire vos mesures de santé").count() == 1
+    check(page, "receipt")
+    page.go_back()
+
+    page.get_by_role("link", name=re.compile("Retirer l'accès de Bac à sable")).click()
+    assert urlsplit(page.url).path == "/account/consents/demo-sandbox/revoke"
+    check(page, "withdraw-confirm")
+    page.get_by_role("button", name="Oui, retirer l'accès").click()
+    assert page.get_by_role("status").first.inner_text().startswith("C'est fait")
+    assert "Aucune application n'a accès" in page.locator("#active + *").inner_text()
+    assert page.locator("section[aria-labelledby=past] .tag").inner_text() == "retiré"
+    check(page, "my-consents-after")
+    refused = page.request.post(f"{server}/oauth/token", form={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": "demo-sandbox"})
+    assert refused.status == 400
+
+    page.get_by_role("button", name="Se déconnecter").click()
+    assert urlsplit(page.url).path == "/"
+    page.goto(f"{server}/account/consents")
+    assert urlsplit(page.url).path == "/account/sign-in"
+
+
+def test_languages_and_the_sign_in_page(open_context, server):
+    page = open_context(locale="en-GB")
+    page.goto(f"{server}/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "App catalogue"
+    page.get_by_role("link", name="Français").click()
+    assert page.locator("h1").inner_text() == "Catalogue des applications"
+    page.goto(f"{server}/apps/gluco-suivi")  # the choice is remembered
+    assert page.locator("html").get_attribute("lang") == "fr"
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", name="Écoscore: environmental impact").count() == 1
+    check(page, "app-en")
+
+    page.goto(f"{server}/account/consents")
+    assert urlsplit(page.url).path == "/account/sign-in"
+    check(page, "sign-in-en")
+    page.get_by_label(re.compile("Karim Benali")).check()
+    page.get_by_role("button", name="Sign in").click()
+    assert urlsplit(page.url).path == "/account/consents"
+    assert page.get_by_text("No app has access to your record.").count() == 1
+
+
+def test_nothing_was_requested_from_another_site(visits, server):
+    others = [url for url in visits if not url.startswith((server, REDIRECT))]
+    assert visits and not others, others

@@ -179,12 +179,16 @@ class UpstreamProvider:
             self._keys, self._keys_at = keys, self.clock()
         return keys
 
-    def client_secret(self) -> str:
-        if self._secret is None:
+    def client_secret(self, fresh: bool = False) -> str:
+        """The client secret, read once per warm Lambda, or again when the provider refused it."""
+        if self._secret is None or fresh:
             if self.config.client_secret_file is not None:
                 self._secret = self.config.client_secret_file.read_text(encoding="utf-8").strip()
             else:
                 self._secret = self._secret_reader(self.config.client_secret_arn or "")
+            if not self._secret:
+                raise UpstreamError("upstream_misconfigured", "The client secret for the identity provider "
+                                                              "is not set.", 502)
         return self._secret
 
     # -- the flow ---------------------------------------------------------------------------------
@@ -206,10 +210,10 @@ class UpstreamProvider:
         token_endpoint = metadata["token_endpoint"]
         body = prepare_token_request("authorization_code", code=code, redirect_uri=self.config.redirect_uri,
                                      code_verifier=verifier)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        auth = ClientAuth(self.config.client_id, self.client_secret(), self._auth_method(metadata))
-        _, headers, body = auth.prepare("POST", token_endpoint, headers, body)
-        status, answer = _fetch_json(token_endpoint, data=body.encode("utf-8"), headers=headers)
+        status, answer = self._token_call(token_endpoint, body, metadata, fresh_secret=False)
+        if status == 401 or (isinstance(answer, dict) and answer.get("error") == "invalid_client"):
+            # The secret may have been changed at the provider and in Secrets Manager: read it again, once.
+            status, answer = self._token_call(token_endpoint, body, metadata, fresh_secret=True)
         if not isinstance(answer, dict):
             raise UpstreamError("upstream_error", "The identity provider's token answer is malformed.", 502)
         if status != 200 or "error" in answer:
@@ -218,6 +222,13 @@ class UpstreamProvider:
         if not isinstance(answer.get("id_token"), str):
             raise UpstreamError("upstream_error", "The identity provider gave no ID token.", 502)
         return answer["id_token"]
+
+    def _token_call(self, token_endpoint: str, body: str, metadata: Mapping[str, Any],
+                    fresh_secret: bool) -> Tuple[int, Any]:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        auth = ClientAuth(self.config.client_id, self.client_secret(fresh_secret), self._auth_method(metadata))
+        _, headers, signed = auth.prepare("POST", token_endpoint, headers, body)
+        return _fetch_json(token_endpoint, data=signed.encode("utf-8"), headers=headers)
 
     def _auth_method(self, metadata: Mapping[str, Any]) -> str:
         """The configured method, else `client_secret_basic` if the provider takes it (RFC 8414's
@@ -261,8 +272,14 @@ class UpstreamProvider:
 def _read_secrets_manager(secret_id: str) -> str:
     """The client secret from AWS Secrets Manager: a plain string, or JSON with `client_secret`."""
     import boto3  # only in AWS, and only on the first sign-in of a cold Lambda
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString") or ""
+    except (ClientError, BotoCoreError) as error:
+        # Not set yet (a new stack's secret is empty), or no permission: the sign-in error page, not a 500.
+        raise UpstreamError("upstream_misconfigured", f"The client secret for the identity provider cannot "
+                                                      f"be read ({type(error).__name__}).", 502) from None
     try:
         parsed = json.loads(value)
     except ValueError:

@@ -367,3 +367,18 @@ def test_the_configuration_is_read_from_citizen_oidc():
     assert config.redirect_uri == "https://testserver/signin/franceconnect/callback"
     assert config.metadata == {"jwks_uri": "https://keys.example/jwks"} and config.acr_values == "eidas1"
     assert upstream_sign_in_for(settings, CitizenSessions(Clock()), Clock()) is None
+
+
+def test_a_client_secret_changed_at_the_provider_is_read_again(demo_apps, provider, secret_file, clock):
+    """An operator rotates the secret (FranceConnect, then Secrets Manager): a warm Lambda holding
+    the old one reads it again when the provider answers invalid_client, instead of failing."""
+    secret_file.write_text("the-old-secret\n")
+    upstream = upstream_for(provider, secret_file)
+    assert upstream.client_secret() == "the-old-secret"  # cached, as a warm Lambda would have it
+    secret_file.write_text(CLIENT_SECRET + "\n")
+    request = upstream.authorization_request()
+    code = parse_qs(urlsplit(follow_provider(request.url)).query)["code"][0]
+    id_token = upstream.exchange(code, request.verifier)
+    assert upstream.verify_id_token(id_token, request.nonce)["sub"]
+    tokens = [r for r in provider.requests if r["endpoint"] == "token"]
+    assert len(tokens) == 2, "refused with the old secret, then accepted with the new one"

@@ -12,23 +12,25 @@ from tests.infra.cfn import Resources, function, listed, of_type, referenced, ro
 from tests.infra.conftest import PROJECT
 
 # Exactly what the function may do (issue 7; issue 5 added s3:DeleteObject for documents and the
-# claim key's GenerateDataKey/Decrypt): a new action is a deliberate change of this list.
+# claim key's GenerateDataKey/Decrypt; citizen sign-in, FranceConnect's client secret from Secrets
+# Manager): a new action is a deliberate change of this list.
 EXPECTED_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
     "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem",
     "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
     "kms:Sign", "kms:GetPublicKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt",
     "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+    "secretsmanager:GetSecretValue",
     "logs:CreateLogStream", "logs:PutLogEvents",
 }
-# Calls of the code that no deployed stage makes yet: the citizen sign-in upstream (CITIZEN_OIDC,
-# chalicelib/identity/upstream.py) reads its client secret from Secrets Manager, and the template
-# does not deploy it yet (docs/deploy.md, section 3). Allowing it means a secret in the template,
-# its ARN alone in the role, and `secretsmanager` in the Makefile's SDK_SERVICES.
-NOT_DEPLOYED_YET = {"secretsmanager:GetSecretValue"}
+# Calls of the code that the role does not allow yet, because the template does not deploy what
+# they serve (none at present). Allowing one means its resource in the template, its ARN alone in
+# the role and, for a new service, the service in the Makefile's SDK_SERVICES.
+NOT_DEPLOYED_YET: Set[str] = set()
 RESOURCE_TYPES_BY_SERVICE = {
     "dynamodb": {"AWS::DynamoDB::Table"}, "kms": {"AWS::KMS::Key"},
     "s3": {"AWS::S3::Bucket"}, "logs": {"AWS::Logs::LogGroup"},
+    "secretsmanager": {"AWS::SecretsManager::Secret"},
 }
 
 
@@ -63,16 +65,25 @@ def claim_key(resources: Resources) -> str:
     return key
 
 
-def test_data_key_is_usable_only_through_dynamodb_and_s3(resources: Resources) -> None:
+def test_data_key_is_usable_only_through_aws_services(resources: Resources) -> None:
     # The function calls KMS itself with one symmetric key only, the claim key
-    # (chalicelib/oauth/claims.py), and only to make and open the claim data key.
+    # (chalicelib/oauth/claims.py), and only to make and open the claim data key. The data key it
+    # uses through DynamoDB and S3, and through Secrets Manager only to open one secret.
     for statement in role_statements(resources):
-        if {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(listed(statement["Action"])):
-            if list(referenced(statement["Resource"])) == [claim_key(resources)]:
-                assert set(listed(statement["Action"])) == {"kms:GenerateDataKey", "kms:Decrypt"}
-                continue
-            via = statement["Condition"]["StringEquals"]["kms:ViaService"]
-            assert [v["Fn::Sub"].split(".")[0] for v in via] == ["dynamodb", "s3"]
+        actions = set(listed(statement["Action"]))
+        if not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & actions:
+            continue
+        if list(referenced(statement["Resource"])) == [claim_key(resources)]:
+            assert actions == {"kms:GenerateDataKey", "kms:Decrypt"}
+            continue
+        condition = statement["Condition"]["StringEquals"]
+        via = [v["Fn::Sub"].split(".")[0] for v in listed(condition["kms:ViaService"])]
+        if via == ["secretsmanager"]:
+            assert actions == {"kms:Decrypt"}, statement["Sid"]
+            (secret,) = referenced(condition["kms:EncryptionContext:SecretARN"])
+            assert resources[secret]["Type"] == "AWS::SecretsManager::Secret"
+        else:
+            assert via == ["dynamodb", "s3"], statement["Sid"]
 
 
 def sdk_calls_in_code() -> Iterator[Tuple[str, str, str]]:

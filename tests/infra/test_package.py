@@ -122,7 +122,7 @@ print(json.dumps({"catalog_dir": str(settings.catalog_dir), "clients": clients, 
 
 
 def test_packaged_handler_answers_from_its_own_data(unpacked: Dict[str, Path]) -> None:
-    services = ["dynamodb", "kms", "s3"]
+    services = ["dynamodb", "kms", "s3", "secretsmanager"]
     result = subprocess.run(
         [sys.executable, "-S", "-B", "-c", _HANDLER_SMOKE, str(unpacked["task"]), str(unpacked["site"]),
          json.dumps(services)],

@@ -61,7 +61,7 @@ def test_claim_key_is_a_symmetric_key_of_its_own_that_the_function_can_use(resou
     # Nothing at rest is encrypted with it: tables, bucket and logs use the data key.
     for name, resource in resources.items():
         if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Logs::LogGroup",
-                                "AWS::SNS::Topic"):
+                                "AWS::SNS::Topic", "AWS::SecretsManager::Secret"):
             assert key not in json.dumps(resource["Properties"]), name
 
 

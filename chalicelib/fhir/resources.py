@@ -22,9 +22,11 @@ SELF = "Patient/$self"
 RESOURCE_TYPES = ("DocumentReference", "Observation", "Appointment", "Patient")
 WRITABLE = ("DocumentReference", "Observation", "Appointment")
 MAX_TEXT = 10_000
-# Document content up to this size (decoded) sits in the record; larger content goes to S3 and is
-# served through short-lived pre-signed URLs. A resource as stored stays far below DynamoDB's 400 KB.
+# Document content up to this size (decoded, and 128 KB for all of a resource's) sits in the record;
+# larger content goes to S3 and is served through short-lived pre-signed URLs. A resource as stored
+# stays far below DynamoDB's 400 KB.
 INLINE_CONTENT_BYTES = 64 * 1024
+INLINE_BUDGET_BYTES = 128 * 1024  # all of one resource's inline contents together
 MAX_CONTENT_BYTES = 4 * 1024 * 1024  # within Lambda's 6 MB request limit once in base64
 MAX_STORED_BYTES = 300 * 1024
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -263,10 +265,16 @@ class Codec:
         if not isinstance(content, list) or not content or len(content) > 5:
             problems.add("content", "content is required: one to five attachments.")
         else:
-            for index, entry in enumerate(content):
-                data = self._attachment(entry, f"content[{index}].attachment", problems)
-                if data is not None and len(data) > INLINE_CONTENT_BYTES:
-                    entry["attachment"].pop("data")
+            contents = [(index, self._attachment(entry, f"content[{index}].attachment", problems))
+                        for index, entry in enumerate(content)]
+            # Smallest first stay inline, within a budget per resource, so that the item never
+            # nears DynamoDB's 400 KB whatever the mix; the rest goes to S3.
+            inline = 0
+            for index, data in sorted((c for c in contents if c[1] is not None), key=lambda c: len(c[1])):
+                if len(data) <= INLINE_CONTENT_BYTES and inline + len(data) <= INLINE_BUDGET_BYTES:
+                    inline += len(data)
+                else:
+                    content[index]["attachment"].pop("data")
                     to_store.append((index, data))
         return Indexed(resource, date_key(moment), code, category, status, to_store)
 

@@ -111,3 +111,15 @@ def test_a_document_keeps_its_content_and_checks_its_hash(codec):
     assert "subject" not in indexed.resource, "the patient is the partition, not a stored reference"
     shown = codec.show("DocumentReference", "d1", indexed.resource, "pairwise", 1, NOW, None)
     assert shown["subject"] == {"reference": "Patient/pairwise"}
+
+
+def test_many_attachments_never_make_an_item_too_large(codec):
+    import base64
+    five = [{"attachment": {"contentType": "application/pdf", "data": base64.b64encode(bytes([n]) * 60_000).decode()}}
+            for n in range(5)]
+    document = {"resourceType": "DocumentReference", "status": "current", "content": five,
+                "type": {"coding": [{"system": "http://loinc.org", "code": "11502-2"}]}}
+    indexed = codec.check("DocumentReference", document, "pairwise", NOW)
+    inline = [c for c in indexed.resource["content"] if "data" in c["attachment"]]
+    assert len(inline) == 2 and len(indexed.content) == 3, "two stay inline (the budget), three go to S3"
+    assert all(c["attachment"]["size"] == 60_000 for c in indexed.resource["content"])

@@ -48,6 +48,7 @@ review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings)
 consent_service = ConsentService(utc_now)
 citizen_sessions = CitizenSessions(utc_now)
+access_log = AccessLog(utc_now)
 claim_seal = claim_seal_for(settings)
 oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal)
 citizen_sign_in = upstream_sign_in_for(settings, citizen_sessions, utc_now)
@@ -66,9 +67,10 @@ app.register_blueprint(oauth_routes.create_blueprint(
     settings.issuer, secure_cookies=not settings.is_local))
 app.register_blueprint(consent_routes.create_blueprint(consent_service, citizen_sessions))
 app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url))
-app.register_blueprint(records_routes.create_blueprint(AccessLog(utc_now), RecordService(utc_now), citizen_sessions))
+app.register_blueprint(records_routes.create_blueprint(access_log, RecordService(utc_now), citizen_sessions))
 app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_cookies=not settings.is_local))
-app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, settings))
+app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, access_log,
+                                                      settings, citizen_sign_in))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
                                                 [catalog_openapi, referencing_openapi, oauth_openapi,
                                                  consent_openapi, fhir_openapi, records_openapi]))

@@ -140,6 +140,7 @@ Pages for citizens (French; add ?lang=en for English):
   An app's page           {base_url}/apps/demo-sandbox
   Sign in (demo people)   {base_url}/account/sign-in
   My consents             {base_url}/account/consents
+  My access history       {base_url}/account/history
 JSON API:
   Catalogue (JSON)        {base_url}/catalog/apps
   Catalogue by écoscore   {base_url}/catalog/apps?sort=ecoscore

@@ -74,4 +74,9 @@ def create_blueprint(sign_in: Optional[UpstreamSignIn], secure_cookies: bool) ->
             return error_page(error)
         return redirect(location, session_id)
 
+    @routes.route("/signin/franceconnect/logged-out", methods=["GET"])
+    def logged_out():
+        """Where the provider sends the citizen back after signing them out there too: home."""
+        return Response(body="", status_code=303, headers={"Location": "/?signed_out=1", "Cache-Control": "no-store"})
+
     return blueprint

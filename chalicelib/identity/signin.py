@@ -94,6 +94,17 @@ class UpstreamSignIn:
         return new_session_id, local_path(pending.next_path)
 
 
+    def sign_out(self, session_id: Optional[str]) -> Optional[str]:
+        """End the citizen's session here; if they came through the provider, the URL that ends
+        their session there too (else None). On a shared computer, the next person must not find
+        the provider still signed in."""
+        session = self.sessions.find(session_id)
+        hint = session.id_token_hint if session is not None and session.signed_in_by == self.provider.config.issuer \
+            else None
+        self.sessions.end(session_id)
+        return self.provider.logout_url(hint) if hint else None
+
+
 def upstream_sign_in_for(settings: Any, sessions: CitizenSessions, clock: Callable[[], datetime]
                          ) -> Optional[UpstreamSignIn]:
     """The configured upstream sign-in, or None when `CITIZEN_OIDC` is unset."""

@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
@@ -25,6 +25,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 CALLBACK_PATH = "/signin/franceconnect/callback"
+LOGGED_OUT_PATH = "/signin/franceconnect/logged-out"  # post_logout_redirect_uri, registered at the provider
 # Asymmetric signatures only: an HMAC ID token (FranceConnect v1 signed with the client secret)
 # would be forgeable by anyone who holds that secret.
 ALLOWED_ALGORITHMS = ("ES256", "RS256", "PS256", "ES384", "RS384")
@@ -44,6 +45,11 @@ class UpstreamError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _is_loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
@@ -55,6 +61,7 @@ class UpstreamConfig:
     issuer: str
     client_id: str
     redirect_uri: str
+    post_logout_redirect_uri: str
     scope: str = "openid"
     acr_values: Optional[str] = None
     client_secret_arn: Optional[str] = None
@@ -92,7 +99,8 @@ class UpstreamConfig:
         if spec.get("jwks_uri"):
             metadata["jwks_uri"] = spec["jwks_uri"]
         return cls(issuer=issuer.rstrip("/"), client_id=client_id,
-                   redirect_uri=public_base_url.rstrip("/") + CALLBACK_PATH, scope=scope,
+                   redirect_uri=public_base_url.rstrip("/") + CALLBACK_PATH,
+                   post_logout_redirect_uri=public_base_url.rstrip("/") + LOGGED_OUT_PATH, scope=scope,
                    acr_values=spec.get("acr_values") or None, client_secret_arn=spec.get("client_secret_arn"),
                    client_secret_file=Path(spec["client_secret_file"]) if spec.get("client_secret_file") else None,
                    token_endpoint_auth_method=method, algorithms=algorithms, metadata=metadata,
@@ -203,6 +211,26 @@ class UpstreamProvider:
         url = prepare_grant_uri(self.metadata()["authorization_endpoint"], self.config.client_id, "code",
                                 redirect_uri=self.config.redirect_uri, scope=self.config.scope, state=state, **extra)
         return AuthorizationRequest(url, state, nonce, verifier)
+
+    @property
+    def origin(self) -> str:
+        """The provider's origin (scheme and host), where the sign-out may send the browser."""
+        return _origin(self.config.issuer)
+
+    def logout_url(self, id_token_hint: str) -> Optional[str]:
+        """Where to send a citizen who signs out, so that their session at the provider ends too
+        (OpenID Connect RP-initiated logout; FranceConnect requires it): None if the provider has
+        no end_session_endpoint, or cannot be reached now (our own sign-out still happens)."""
+        try:
+            endpoint = self.metadata().get("end_session_endpoint")
+        except UpstreamError:
+            return None
+        # Only on the provider's own site: the sign-out form's CSP allows that origin and no other.
+        if not isinstance(endpoint, str) or _origin(endpoint) != self.origin:
+            return None
+        query = urlencode({"id_token_hint": id_token_hint, "state": secrets.token_urlsafe(16),
+                           "post_logout_redirect_uri": self.config.post_logout_redirect_uri})
+        return endpoint + ("&" if "?" in endpoint else "?") + query
 
     def exchange(self, code: str, verifier: str) -> str:
         """The ID token for an authorization code (the code is the provider's to check)."""

@@ -158,6 +158,7 @@ class AuthorizeFlow:
         patient_name = f"{patient['given']} {patient['family']}" if patient else session.patient_id
         return self._page("consent.html", data, session_id, session, client, app=public, requested=requested,
                           offline="offline_access" in context, patient_name=patient_name,
+                          online="online_access" in context and "offline_access" not in context,
                           durations=[(value, DURATION_LABELS[value]) for value in DURATIONS],
                           default_duration=DEFAULT_DURATION)
 

@@ -11,6 +11,7 @@ from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import ConsentService, approved_entry
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
 from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.oauth.models import SessionItem
 
 DEFAULT_NEXT = "/account/consents"
@@ -42,9 +43,9 @@ class Visitor:
 
 class AccountPages:
     def __init__(self, sessions: CitizenSessions, consents: ConsentService, referential: Referential,
-                 demo_sign_in: bool, franceconnect: bool) -> None:
+                 demo_sign_in: bool, franceconnect: bool, upstream: Optional[UpstreamSignIn] = None) -> None:
         self.sessions, self.consents, self.referential = sessions, consents, referential
-        self.demo_sign_in, self.franceconnect = demo_sign_in, franceconnect
+        self.demo_sign_in, self.franceconnect, self.upstream = demo_sign_in, franceconnect, upstream
 
     # -- who -------------------------------------------------------------------------------------
 
@@ -91,10 +92,14 @@ class AccountPages:
             raise InvalidRequest("Pick one of the fictional people.")
         return self.sessions.sign_in(visitor.session_id, login_hint, signed_in_by=DEMO_SIGN_IN)
 
-    def sign_out(self, visitor: Visitor, csrf_token: Optional[str]) -> None:
-        """Ends the session (and with it what it kept alive, such as online_access tokens)."""
+    def sign_out(self, visitor: Visitor, csrf_token: Optional[str]) -> Optional[str]:
+        """Ends the session (and with it what it kept alive, such as online_access tokens); for a
+        citizen who came through FranceConnect, the address that ends their session there too."""
         self.check_form(visitor, csrf_token)
+        if self.upstream is not None:
+            return self.upstream.sign_out(visitor.session_id)
         self.sessions.end(visitor.session_id)
+        return None
 
     # -- consents --------------------------------------------------------------------------------
 

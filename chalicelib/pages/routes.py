@@ -14,9 +14,12 @@ from chalicelib.config import Settings
 from chalicelib.consent.service import ConsentService
 from chalicelib.errors import DomainError, NotFound
 from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.observability import logger
 from chalicelib.pages.account import AccountPages, Visitor, safe_next
 from chalicelib.pages.catalogue import CataloguePages
+from chalicelib.pages.history import HistoryPages
+from chalicelib.records.audit import AccessLog
 from chalicelib.web import i18n
 
 _FORM = ["application/x-www-form-urlencoded"]
@@ -24,10 +27,14 @@ MAX_FORM_BYTES = 16 * 1024
 
 
 def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions: CitizenSessions,
-                     settings: Settings) -> Blueprint:
+                     access_log: AccessLog, settings: Settings, upstream: Optional[UpstreamSignIn] = None) -> Blueprint:
     catalogue = CataloguePages(catalog)
+    history = HistoryPages(access_log, consents)
     account = AccountPages(sessions, consents, catalog.referential, demo_sign_in=settings.demo_sign_in,
-                           franceconnect=settings.citizen_oidc is not None)
+                           franceconnect=settings.citizen_oidc is not None, upstream=upstream)
+    # The sign-out form (on every page) may lead on to the provider's logout (a redirect that CSP's
+    # form-action checks too).
+    form_targets = (upstream.provider.origin,) if upstream is not None else ()
     secure_cookies = not settings.is_local
     blueprint = Blueprint(__name__)
 
@@ -75,7 +82,7 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
                status: int = 200, set_cookies: Optional[List[str]] = None) -> Response:
         return web.page(template, {"lang": language(), "chrome": chrome(here, section, visitor),
                                    "letters": catalogue.letters, **context},
-                        status=status, headers=cookies(*(set_cookies or [])))
+                        status=status, form_targets=form_targets, headers=cookies(*(set_cookies or [])))
 
     def see_other(location: str, *set_cookies: Optional[str]) -> Response:
         return Response(body="", status_code=303,
@@ -145,8 +152,8 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
     @html_route("/account/sign-out", methods=["POST"], content_types=_FORM)
     def sign_out():
         """Ends the session, then back to the catalogue."""
-        account.sign_out(account.visitor(cookie()), form().get("csrf_token"))
-        return see_other("/", web.cleared_session_cookie(secure_cookies))
+        provider_logout = account.sign_out(account.visitor(cookie()), form().get("csrf_token"))
+        return see_other(provider_logout or "/", web.cleared_session_cookie(secure_cookies))
 
     # -- my consents -----------------------------------------------------------------------------
 
@@ -196,5 +203,19 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
             raise NotFound("No such consent.")
         account.revoke(visitor, form().get("csrf_token"), app_id)
         return see_other("/account/consents?" + urlencode({"revoked": app_id}))
+
+    # -- access history --------------------------------------------------------------------------
+
+    @html_route("/account/history", methods=["GET"])
+    def history_page():
+        """My access history: which app did what to my record and when, allowed or refused, newest
+        first; `app` keeps one app's accesses, `cursor` comes from the "older entries" link."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            app_id = query().get("app")
+            return sign_in_first("/account/history" + (f"?{urlencode({'app': app_id})}" if app_id else ""))
+        context = history.history(visitor.patient_id, query())
+        return render("history.html", "/account/history", "history", visitor, context,
+                      status=400 if context["invalid"] else 200)
 
     return blueprint

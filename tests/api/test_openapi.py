@@ -7,8 +7,9 @@ from app import app
 
 # HTML pages are not JSON endpoints.
 HTML_ROUTES = {"/oauth/authorize", "/signin/franceconnect", "/signin/franceconnect/callback",
+               "/signin/franceconnect/logged-out",
                "/", "/apps/{app_id}", "/account/sign-in", "/account/sign-out", "/account/consents",
-               "/account/consents/{app_id}/revoke", "/account/consents/{app_id}/receipt"}
+               "/account/consents/{app_id}/revoke", "/account/consents/{app_id}/receipt", "/account/history"}
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from chalicelib.consent.service import ConsentService
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.pages import catalogue as catalogue_pages
 from chalicelib.pages import routes as pages_routes
+from chalicelib.records.audit import AccessLog
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -227,7 +228,7 @@ def test_franceconnect_is_offered_when_configured(demo_apps, catalog_service):
     configured = dataclasses.replace(settings, citizen_oidc={"issuer": "https://fc.example", "client_id": "x"})
     app = Chalice(app_name="pages-with-franceconnect")
     app.register_blueprint(pages_routes.create_blueprint(catalog_service, ConsentService(utc_now),
-                                                         CitizenSessions(utc_now), configured))
+                                                         CitizenSessions(utc_now), AccessLog(utc_now), configured))
     with Client(app) as client:
         body = html(client.http.get("/account/sign-in?next=/account/consents"))
     assert 'href="/signin/franceconnect?next=/account/consents"' in body

@@ -382,3 +382,66 @@ def test_a_client_secret_changed_at_the_provider_is_read_again(demo_apps, provid
     assert upstream.verify_id_token(id_token, request.nonce)["sub"]
     tokens = [r for r in provider.requests if r["endpoint"] == "token"]
     assert len(tokens) == 2, "refused with the old secret, then accepted with the new one"
+
+
+def answer_of(callback):
+    return {name: values[0] for name, values in parse_qs(urlsplit(callback).query).items()}
+
+
+def test_signing_out_ends_the_session_at_the_provider_too(demo_apps, provider, upstream, clock):
+    """RP-initiated logout: a citizen who came through the provider is sent to its
+    end_session_endpoint with their ID token as hint, so that on a shared computer the next person
+    does not find them still signed in there."""
+    sessions = CitizenSessions(clock)
+    sign_in_service = UpstreamSignIn(upstream, sessions, CitizenDirectory(clock))
+    session_id, location = sign_in_service.start(None, "/account/consents")
+    callback = follow_provider(location)
+    new_session_id, _ = sign_in_service.finish(session_id, answer_of(callback))
+    id_token = sessions.find(new_session_id).id_token_hint
+    logout = sign_in_service.sign_out(new_session_id)
+    assert logout.startswith(f"{provider.issuer}/logout?")
+    query = parse_qs(urlsplit(logout).query)
+    assert query["id_token_hint"] == [id_token] and query["state"][0]
+    assert query["post_logout_redirect_uri"] == ["https://testserver/signin/franceconnect/logged-out"]
+    assert sessions.find(new_session_id) is None, "signed out here at once"
+    demo_session, _ = sessions.find_or_start(None)
+    assert sign_in_service.sign_out(demo_session) is None, "nothing to end at the provider"
+    provider.tamper = {"metadata": {"end_session_endpoint": None}}
+    upstream._metadata = None  # a provider without RP-initiated logout: our sign-out alone
+    second, location = sign_in_service.start(None, "/")
+    third, _ = sign_in_service.finish(second, answer_of(follow_provider(location)))
+    assert sign_in_service.sign_out(third) is None and sessions.find(third) is None
+
+
+def test_the_provider_sends_the_signed_out_citizen_home(broker):
+    response = broker.get("/signin/franceconnect/logged-out?state=x")
+    assert response.status_code == 303 and response.headers["Location"] == "/?signed_out=1"
+
+
+def test_the_sign_out_button_leads_to_the_providers_logout(demo_apps, provider, upstream, clock):
+    """Through the pages: the sign-out form's answer goes on to the provider's logout, which the
+    pages' CSP allows as a form target (and nothing else)."""
+    import re
+
+    import app as app_module
+    from chalicelib.pages import routes as pages_routes
+    sessions = CitizenSessions(clock)
+    sign_in_service = UpstreamSignIn(upstream, sessions, CitizenDirectory(clock))
+    test_app = Chalice(app_name="signout-test")
+    test_app.register_blueprint(signin_routes.create_blueprint(sign_in_service, secure_cookies=True))
+    test_app.register_blueprint(pages_routes.create_blueprint(
+        app_module.catalog_service, app_module.consent_service, sessions, app_module.access_log,
+        settings, sign_in_service))
+    with Client(test_app, stage_name="local") as test_client:
+        browser = test_client.http
+        started = browser.get("/signin/franceconnect?next=/account/consents")
+        back = browser.get(follow_provider(started.headers["Location"]), headers={"Cookie": cookie_of(started)})
+        cookie = cookie_of(back)
+        page = browser.get("/account/consents", headers={"Cookie": cookie})
+        assert page.status_code == 200
+        assert f"form-action 'self' {provider.issuer}" in page.headers["Content-Security-Policy"]
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.body.decode()).group(1)
+        out = browser.post("/account/sign-out", body=urlencode({"csrf_token": csrf}),
+                           headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        assert out.status_code == 303 and out.headers["Location"].startswith(f"{provider.issuer}/logout?")
+        assert session_of(cookie) is None

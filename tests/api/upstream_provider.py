@@ -48,6 +48,7 @@ class TestProvider:
     def metadata(self) -> Dict[str, Any]:
         return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
+                "end_session_endpoint": f"{self.issuer}/logout",
                 "response_types_supported": ["code"], "subject_types_supported": ["pairwise"],
                 "id_token_signing_alg_values_supported": ["ES256"], "code_challenge_methods_supported": ["S256"],
                 **self.tamper.get("metadata", {})}

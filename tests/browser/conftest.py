@@ -38,7 +38,8 @@ def server():
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
-    for path in ("/", "/apps/demo-sandbox", "/account/sign-in", "/account/consents"):
+    for path in ("/", "/apps/demo-sandbox", "/account/sign-in", "/account/consents",
+                 "/account/history"):
         assert f"{base}{path}\n" in output, f"`make run` prints the page {path}"
 
 
@@ -59,9 +60,11 @@ def browser():
             chromium.close()
 
 
-def pytest_terminal_summary(terminalreporter):
-    if not PAGE_WEIGHTS:
-        return
-    terminalreporter.section("page weight (bytes per page: HTML, then everything else it loaded)")
-    for name, (document, others, requests) in PAGE_WEIGHTS.items():
-        terminalreporter.write_line(f"{name:<24} {document:>7} B HTML  + {others} B in {requests} other request(s)")
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The weights travel with the test's report, so that the summary has them under pytest-xdist
+    too (the measuring happens in a worker, the summary is written by the controller)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        report.user_properties.extend(("page_weight", (name, *weight)) for name, weight in PAGE_WEIGHTS.items())

@@ -1,12 +1,15 @@
 """A citizen in a real browser: browse and filter the catalogue, open an app, consent through the
-SMART flow, withdraw the consent, switch language. Every page is scanned with axe-core (no serious
-or critical violation), photographed into build/screenshots/ and weighed; nothing leaves the site."""
+SMART flow, read the access history, withdraw the consent, switch language. Every page is scanned
+with axe-core (no serious or critical violation), photographed into build/screenshots/ and
+weighed; nothing leaves the site."""
 import base64
 import hashlib
 import json
 import re
 import secrets
+from urllib.error import HTTPError
 from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.request import Request, urlopen
 
 import pytest
 
@@ -136,6 +139,9 @@ def test_consent_then_withdraw_it(open_context, server):
         "grant_type": "authorization_code", "code": answer["code"], "redirect_uri": REDIRECT,
         "client_id": "demo-sandbox", "code_verifier": verifier}).json()
     assert "patient/Observation.rs" in token["scope"] and "Appointment" not in token["scope"]
+    measures = fhir_get(server, token, "Observation?_count=5")
+    assert measures["resourceType"] == "Bundle"
+    read = len(measures.get("entry", []))
 
     page.goto(f"{server}/account/consents")
     assert page.get_by_role("heading", name="Bac à sable développeurs").count() == 1
@@ -146,6 +152,18 @@ def test_consent_then_withdraw_it(open_context, server):
     assert page.get_by_text("Lire vos mesures de santé").count() == 1
     check(page, "receipt")
     page.go_back()
+
+    page.get_by_role("link", name="Historique des accès", exact=True).first.click()
+    assert urlsplit(page.url).path == "/account/history"
+    timeline = page.locator("ol.timeline > li")
+    assert timeline.count() == 1 and timeline.first.locator("time").get_attribute("datetime").endswith("Z")
+    assert f"Bac à sable développeurs a consulté {read} mesures de santé." in timeline.first.inner_text()
+    page.get_by_label("Application", exact=True).select_option("demo-sandbox")
+    page.get_by_role("button", name="Afficher").click()
+    assert parse_qs(urlsplit(page.url).query)["app"] == ["demo-sandbox"]
+    assert page.locator("ol.timeline > li").count() == 1
+    check(page, "history")
+    page.goto(f"{server}/account/consents")
 
     page.get_by_role("link", name=re.compile("Retirer l'accès de Bac à sable")).click()
     assert urlsplit(page.url).path == "/account/consents/demo-sandbox/revoke"
@@ -158,11 +176,26 @@ def test_consent_then_withdraw_it(open_context, server):
     refused = page.request.post(f"{server}/oauth/token", form={
         "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": "demo-sandbox"})
     assert refused.status == 400
+    with pytest.raises(HTTPError) as after:
+        fhir_get(server, token, "Observation?_count=5")
+    assert after.value.code == 401
+    page.goto(f"{server}/account/history")
+    assert page.locator("ol.timeline > li").count() == 2
+    assert "accès refusé" in page.locator("ol.timeline > li.refused").inner_text()
+    check(page, "history-refused")
 
     page.get_by_role("button", name="Se déconnecter").click()
     assert urlsplit(page.url).path == "/"
     page.goto(f"{server}/account/consents")
     assert urlsplit(page.url).path == "/account/sign-in"
+
+
+def fhir_get(server, token, path):
+    """One FHIR call as the app makes it, straight to the local server (not through the browser)."""
+    request = Request(f"{server}/fhir/{path}", headers={"Authorization": f"Bearer {token['access_token']}",
+                                                        "Accept": "application/fhir+json"})
+    with urlopen(request, timeout=10) as answer:  # noqa: S310 - the local test server
+        return json.loads(answer.read())
 
 
 def test_languages_and_the_sign_in_page(open_context, server):

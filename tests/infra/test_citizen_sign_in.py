@@ -7,7 +7,7 @@ import re
 from typing import Any, Dict, List, Mapping
 
 from chalicelib.config import load_settings
-from chalicelib.identity.upstream import CALLBACK_PATH, UpstreamConfig
+from chalicelib.identity.upstream import CALLBACK_PATH, LOGGED_OUT_PATH, UpstreamConfig
 from tests.infra.cfn import Resources, function, listed, referenced, role_statements
 
 # What an operator passes for a stage (docs/deploy.md, section 3), and what the stack makes.
@@ -143,3 +143,4 @@ def test_outputs_tell_operators_where_the_secret_goes_and_what_to_register(
     outputs = template["Outputs"]
     assert outputs["FranceConnectClientSecretArn"]["Value"] == {"Ref": the_secret(resources)}
     assert outputs["FranceConnectRedirectUri"]["Value"] == {"Fn::Sub": "${PublicBaseUrl}" + CALLBACK_PATH}
+    assert outputs["FranceConnectPostLogoutRedirectUri"]["Value"] == {"Fn::Sub": "${PublicBaseUrl}" + LOGGED_OUT_PATH}

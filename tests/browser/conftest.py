@@ -1,12 +1,11 @@
 """Browser tests: one local server (as `make run` starts it) and one headless Chromium per module;
 the weight of each page visited is printed at the end of the run."""
 import os
-import signal
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_local_server import PROJECT, free_port, start, wait_ready
+from tests.e2e.test_local_server import PROJECT, LocalServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = PROJECT / "node_modules" / "axe-core" / "axe.min.js"
@@ -29,18 +28,11 @@ def _missing_tools():
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = start(port)
-    try:
-        wait_ready(process, base)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+    with LocalServer() as running:
+        yield running.base
     for path in ("/", "/apps/demo-sandbox", "/account/sign-in", "/account/consents",
                  "/account/history"):
-        assert f"{base}{path}\n" in output, f"`make run` prints the page {path}"
+        assert f"{running.base}{path}\n" in running.output, f"`make run` prints the page {path}"
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,13 +39,41 @@ def start(port: int) -> subprocess.Popen:
 def wait_ready(process: subprocess.Popen, base: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
+        assert process.poll() is None, "the local server stopped before it was ready"
         try:
             if get(f"{base}/catalog/apps")[0] == 200:
                 return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.3)
     raise AssertionError("the local server did not start in time")
+
+
+class LocalServer:
+    """`make run` on a free port for a test module: its output is read as it comes (a full pipe
+    would block the server) and kept for the checks made after it stops."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.output = ""
+        self._lines: list = []
+
+    def __enter__(self) -> "LocalServer":
+        self.process = start(self.port)
+        self._reader = threading.Thread(target=lambda: self._lines.extend(self.process.stdout), daemon=True)
+        self._reader.start()
+        try:
+            wait_ready(self.process, self.base)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=10)
+        self.output = "".join(self._lines)
 
 
 def port_is_free(port: int) -> bool:

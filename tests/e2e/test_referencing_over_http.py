@@ -1,7 +1,6 @@
 """The README's referencing walk-through over real HTTP, with `make token`'s demo tokens."""
 import copy
 import json
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -9,22 +8,15 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.test_local_server import PROJECT, free_port, start, wait_ready
+from tests.e2e.test_local_server import PROJECT, LocalServer
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = start(port)
-    try:
-        wait_ready(process, base)
-        yield base, port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
+    with LocalServer() as running:
+        yield running.base, running.port
 
 
 def token(port, role, who=None):

@@ -74,6 +74,10 @@ class Routes:
 MAX_BODY_BYTES = 256 * 1024
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")  # Python's json would accept NaN and Infinity
+
+
 def read_json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
     """The request's JSON object; too large, malformed or not an object is a clear 4xx."""
     raw = request.raw_body or b""
@@ -82,7 +86,7 @@ def read_json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
     if not raw.strip():
         raise errors.InvalidRequest("A JSON body is required.")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as error:
         raise errors.InvalidRequest(f"The body is not valid JSON: {error}.") from None
     if not isinstance(body, dict):

@@ -9,5 +9,5 @@ from chalice import Response
 
 def json_response(body: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None,
                   content_type: str = "application/json") -> Response:
-    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False),
                     status_code=status, headers={"Content-Type": content_type, **(headers or {})})

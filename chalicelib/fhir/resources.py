@@ -103,21 +103,19 @@ class Problems:
 
 
 def utc_instant(value: str) -> Optional[datetime]:
-    """A FHIR dateTime with a time zone, or a date (taken as midnight UTC)."""
+    """A FHIR dateTime with a time zone, or a date (taken as midnight UTC), of a plausible year."""
     if not isinstance(value, str):
         return None
-    if _DATE.match(value):
-        parts = [int(p) for p in value.split("-")] + [1, 1]
-        try:
-            return datetime(parts[0], parts[1], parts[2], tzinfo=timezone.utc)
-        except ValueError:
-            return None
-    if _DATETIME.match(value):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-        except ValueError:
-            return None
-    return None
+    moment = None
+    try:
+        if _DATE.match(value):
+            parts = [int(p) for p in value.split("-")] + [1, 1]
+            moment = datetime(parts[0], parts[1], parts[2], tzinfo=timezone.utc)
+        elif _DATETIME.match(value):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+    return moment if moment is not None and 1800 <= moment.year < 3000 else None
 
 
 def date_key(moment: datetime) -> str:
@@ -238,14 +236,14 @@ class Codec:
         category = self.terminology.document_types[code]["category"] if code else None
         if "category" in resource:
             categories = resource["category"]
-            given = None
-            if isinstance(categories, list) and categories:
-                given = self._coding(categories[0], "category[0]", problems, systems["document_category"],
-                                     self.terminology.document_categories, "document category")
+            if isinstance(categories, list) and 0 < len(categories) <= 5:
+                for index, concept in enumerate(categories):  # every one, not the first only
+                    given = self._coding(concept, f"category[{index}]", problems, systems["document_category"],
+                                         self.terminology.document_categories, "document category")
+                    if given and category and given != category:
+                        problems.add(f"category[{index}]", f"A document of type {code} is filed under '{category}'.")
             else:
-                problems.add("category", "category must be a list of CodeableConcepts.")
-            if given and category and given != category:
-                problems.add("category[0]", f"A document of type {code} is filed under '{category}'.")
+                problems.add("category", "category must be a list of one to five CodeableConcepts.")
         elif category:
             resource["category"] = [self._category_concept(category)]
         moment = self._instant(resource, "date", problems, required=False) or now

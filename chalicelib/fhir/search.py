@@ -24,6 +24,7 @@ PARAMETERS = {
 }
 CODE_PARAMETER = {"DocumentReference": "type", "Observation": "code"}
 _PREFIXES = ("eq", "ge", "le", "gt", "lt")
+YEARS = (1800, 3000)  # the dates a record holds; outside, a date is a typing error (and keys stay 4-digit)
 
 
 @dataclass
@@ -76,8 +77,11 @@ def _period(value: str) -> Tuple[str, datetime, datetime]:
                 raise ValueError
             start = moment.astimezone(timezone.utc).replace(microsecond=0)
             end = start + timedelta(seconds=1)
-    except ValueError:
-        raise _bad(f"'date' value '{value[:40]}' is not a FHIR date (e.g. ge2026-01-15).", "date") from None
+        if not (YEARS[0] <= start.year and end.year <= YEARS[1]):
+            raise ValueError
+    except (ValueError, OverflowError):
+        raise _bad(f"'date' value '{value[:40]}' is not a FHIR date of years {YEARS[0]}-{YEARS[1] - 1} "
+                   "(e.g. ge2026-01-15).", "date") from None
     return prefix, start, end
 
 
@@ -174,7 +178,8 @@ def decode_cursor(plan: SearchPlan, patient_id: str, index_key: str) -> Optional
         raw = plan.cursor
         position = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         item_key, index_value = position["k"], position["i"]
-        if not (isinstance(item_key, str) and isinstance(index_value, str)) or len(item_key) + len(index_value) > 600:
+        if not (isinstance(item_key, str) and isinstance(index_value, str)) or \
+                len(item_key.encode()) + len(index_value.encode()) > 600:  # DynamoDB's keys: bytes
             raise ValueError
     except (ValueError, KeyError, TypeError):
         raise _bad("'_cursor' is not a cursor of this search.", "_cursor") from None

@@ -2,9 +2,11 @@
 transaction Bundles; each one authorized and logged by the gate."""
 from __future__ import annotations
 
+import re
 import secrets
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlencode
 
 from pynamodb.exceptions import DoesNotExist
@@ -65,7 +67,7 @@ class FhirService:
             categories = sorted(set(categories or permission.categories) & permission.categories)
         items: List[RecordItem] = []
         next_cursor = None
-        if plan.patient_matches and (categories is None or categories):
+        if plan.patient_matches and (categories is None or categories) and plan.low <= plan.high:
             index_key = "code_key" if plan.index == "by-code" else "date_key"
             index = RecordItem.by_code if plan.index == "by-code" else RecordItem.by_date
             attribute = RecordItem.code_key if plan.index == "by-code" else RecordItem.date_key
@@ -108,12 +110,12 @@ class FhirService:
         indexed = self._checked(grant, resource_type, body, permission)
         resource_id = secrets.token_hex(16)
         item = self._item(grant, resource_type, resource_id, indexed, version=1)
-        self._store_content(grant, item, indexed)
-        try:
-            self.gate.commit(grant, "create", resource_type, resource_id, count=1, writes=[
-                lambda t: t.save(item, condition=RecordItem.item_key.does_not_exist())])
-        except WriteRefused:
-            raise InvalidRequest("This resource id is taken; try again.") from None
+        with self._content_of(item, indexed):
+            try:
+                self.gate.commit(grant, "create", resource_type, resource_id, count=1, writes=[
+                    lambda t: t.save(item, condition=RecordItem.item_key.does_not_exist())])
+            except WriteRefused:
+                raise InvalidRequest("This resource id is taken; try again.") from None
         return self._show(grant, item), 1
 
     def update(self, grant: AccessGrant, resource_type: str, resource_id: str, body: Any,
@@ -133,17 +135,17 @@ class FhirService:
             expected = int(self._own(grant, resource_type, resource_id, "update").version)
         indexed = self._checked(grant, resource_type, body, permission)
         item = self._item(grant, resource_type, resource_id, indexed, version=expected + 1)
-        self._store_content(grant, item, indexed)
         condition = ((RecordItem.version == expected) & (RecordItem.source_app == grant.app_id)
                      & (RecordItem.hidden.does_not_exist() | (RecordItem.hidden == False)))  # noqa: E712
-        try:
-            self.gate.commit(grant, "update", resource_type, resource_id, count=1,
-                             writes=[lambda t: t.save(item, condition=condition)])
-        except WriteRefused:
-            self._own(grant, resource_type, resource_id, "update")  # 404 or 403 when that is why
-            self.gate.refuse(grant, "update", resource_type, resource_id, "stale-version")
-            raise PreconditionFailed(f"{resource_type}/{resource_id} is no longer at version {expected}: "
-                                     "read it again, then retry.") from None
+        with self._content_of(item, indexed):
+            try:
+                self.gate.commit(grant, "update", resource_type, resource_id, count=1,
+                                 writes=[lambda t: t.save(item, condition=condition)])
+            except WriteRefused:
+                self._own(grant, resource_type, resource_id, "update")  # 404 or 403 when that is why
+                self.gate.refuse(grant, "update", resource_type, resource_id, "stale-version")
+                raise PreconditionFailed(f"{resource_type}/{resource_id} is no longer at version {expected}: "
+                                         "read it again, then retry.") from None
         return self._show(grant, item), expected + 1
 
     def delete(self, grant: AccessGrant, resource_type: str, resource_id: str) -> None:
@@ -249,17 +251,26 @@ class FhirService:
               version: int) -> RecordItem:
         return RecordItem.of(grant.patient_id, resource_type, resource_id, indexed, grant.app_id, self.clock(), version)
 
-    def _store_content(self, grant: AccessGrant, item: RecordItem, indexed: Indexed) -> None:
-        """Large contents go to S3 first; the record then points to them (an orphan object, if the
-        transaction fails, holds nothing reachable: the key is random)."""
+    @contextmanager
+    def _content_of(self, item: RecordItem, indexed: Indexed) -> Iterator[None]:
+        """Large contents go to S3 first and the record points to them; if the write is then
+        refused (consent withdrawn, app suspended, stale version...), they are deleted again.
+        Keys are random: they name neither the citizen (whose internal id apps must never see, and
+        pre-signed URLs show the key) nor the resource."""
         keys = []
-        for index, data in indexed.content:
-            key = f"{grant.patient_id}/{item.item_key.partition('#')[2]}/{secrets.token_hex(8)}"
-            attachment = item.resource["content"][index]["attachment"]
-            self.documents.put(key, data, attachment["contentType"])
-            attachment["url"] = f"s3:{key}"
-            keys.append(key)
-        item.content_key = ",".join(keys) or None
+        try:
+            for index, data in indexed.content:
+                key = f"content/{secrets.token_hex(20)}"
+                attachment = item.resource["content"][index]["attachment"]
+                self.documents.put(key, data, attachment["contentType"])
+                attachment["url"] = f"s3:{key}"
+                keys.append(key)
+            item.content_key = ",".join(keys) or None
+            yield
+        except BaseException:
+            for key in keys:
+                self.documents.delete(key)
+            raise
 
     def _show(self, grant: AccessGrant, item: RecordItem) -> Dict[str, Any]:
         resource_type, _, resource_id = item.item_key.partition("#")
@@ -281,7 +292,7 @@ def _version_of(if_match: str) -> int:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit() or len(text) > 12:
+    if not re.fullmatch(r"[0-9]{1,12}", text):
         raise PreconditionFailed("If-Match must be an ETag of this server, e.g. W/\"3\".")
     return int(text)
 

@@ -23,7 +23,7 @@ _LOCAL_PATH = re.compile(r"^/(?![/\\])[^\\\x00-\x20\x7f]*$")
 
 def safe_next(value: Optional[str]) -> str:
     """Where to go after signing in: a path on this site, else the consents page (no open redirect)."""
-    if value and len(value) <= 2000 and _LOCAL_PATH.match(value):
+    if value and len(value) <= 2000 and _LOCAL_PATH.fullmatch(value):  # fullmatch: `$` lets a final newline through
         return value
     return DEFAULT_NEXT
 

@@ -57,12 +57,17 @@ def test_if_match_superscript_digit_is_412(client, token):
     assert response.status_code == 412
 
 
-def test_presigned_url_reveals_internal_patient_id(client, token, documents_bucket):
+def large_document():
+    """A document whose content goes to S3 (over the inline limit)."""
     content = b"%PDF-1.4 " + b"x" * 100_000
-    document = {"resourceType": "DocumentReference", "status": "current",
-                "type": {"coding": [{"system": "http://loinc.org", "code": "11502-2"}]},
-                "content": [{"attachment": {"contentType": "application/pdf",
-                                            "data": base64.b64encode(content).decode()}}]}
+    return {"resourceType": "DocumentReference", "status": "current",
+            "type": {"coding": [{"system": "http://loinc.org", "code": "11502-2"}]},
+            "content": [{"attachment": {"contentType": "application/pdf",
+                                        "data": base64.b64encode(content).decode()}}]}
+
+
+def test_presigned_urls_do_not_reveal_the_internal_patient_id(client, token, documents_bucket):
+    document = large_document()
     created = fhir_post(client, "/fhir/DocumentReference", token, document)
     assert created.status_code == 201
     url = created.json_body["content"][0]["attachment"]["url"]
@@ -118,16 +123,12 @@ def test_empty_date_range_is_an_empty_bundle_not_500(client, token, dates):
     assert response.status_code == 200 and response.json_body.get("entry") == []
 
 
-def test_revoked_app_still_writes_document_content_to_s3(client, token, documents_bucket):
+def test_a_withdrawn_consent_stores_no_document_content(client, token, documents_bucket):
     import boto3
     from tests.api.test_fhir_api import _signed_in
     cookie = _signed_in(client, "demo-alice")
     assert client.delete("/me/consents/demo-sandbox", headers={"Cookie": cookie}).status_code == 200
-    content = b"%PDF-1.4 " + b"x" * 100_000
-    document = {"resourceType": "DocumentReference", "status": "current",
-                "type": {"coding": [{"system": "http://loinc.org", "code": "11502-2"}]},
-                "content": [{"attachment": {"contentType": "application/pdf",
-                                            "data": base64.b64encode(content).decode()}}]}
+    document = large_document()
     refused = fhir_post(client, "/fhir/DocumentReference", token, document)
     assert refused.status_code == 401
     listed = boto3.client("s3", region_name=settings.region).list_objects_v2(Bucket=settings.documents_bucket)

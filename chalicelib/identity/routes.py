@@ -77,6 +77,6 @@ def create_blueprint(sign_in: Optional[UpstreamSignIn], secure_cookies: bool) ->
     @routes.route("/signin/franceconnect/logged-out", methods=["GET"])
     def logged_out():
         """Where the provider sends the citizen back after signing them out there too: home."""
-        return Response(body="", status_code=303, headers={"Location": "/?signed_out=1", "Cache-Control": "no-store"})
+        return Response(body="", status_code=303, headers={"Location": "/", "Cache-Control": "no-store"})
 
     return blueprint

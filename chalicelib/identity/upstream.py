@@ -24,6 +24,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from chalicelib import web
+
 CALLBACK_PATH = "/signin/franceconnect/callback"
 LOGGED_OUT_PATH = "/signin/franceconnect/logged-out"  # post_logout_redirect_uri, registered at the provider
 # Asymmetric signatures only: an HMAC ID token (FranceConnect v1 signed with the client secret)
@@ -43,11 +45,6 @@ class UpstreamError(Exception):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _is_loopback(url: str) -> bool:
@@ -215,7 +212,7 @@ class UpstreamProvider:
     @property
     def origin(self) -> str:
         """The provider's origin (scheme and host), where the sign-out may send the browser."""
-        return _origin(self.config.issuer)
+        return web.origin_of(self.config.issuer)
 
     def logout_url(self, id_token_hint: str) -> Optional[str]:
         """Where to send a citizen who signs out, so that their session at the provider ends too
@@ -226,7 +223,7 @@ class UpstreamProvider:
         except UpstreamError:
             return None
         # Only on the provider's own site: the sign-out form's CSP allows that origin and no other.
-        if not isinstance(endpoint, str) or _origin(endpoint) != self.origin:
+        if not isinstance(endpoint, str) or web.origin_of(endpoint) != self.origin:
             return None
         query = urlencode({"id_token_hint": id_token_hint, "state": secrets.token_urlsafe(16),
                            "post_logout_redirect_uri": self.config.post_logout_redirect_uri})

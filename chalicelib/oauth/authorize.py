@@ -6,12 +6,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from chalice.app import Request
 
+from chalicelib import web
 from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
 from chalicelib.identity.citizens import CitizenSessions, session_key
@@ -145,7 +146,7 @@ class AuthorizeFlow:
 
     def _page(self, template, data, session_id, session, client, status=200, **context) -> Outcome:
         return Outcome(template=template, status=status, session_id=session_id,
-                       form_targets=(_origin(data["redirect_uri"]),),
+                       form_targets=(web.origin_of(data["redirect_uri"]),),
                        context={"lang": "fr", "params": self._params(data), "csrf_token": session.csrf_token,
                                 "app_name": client.head.public["name"], "patients": self.demo_patients,
                                 "letters": self.referential.ecoscore_method["letters"], **context})
@@ -182,8 +183,3 @@ _FRENCH = {
     "invalid_request": "La demande de l'application est incomplète ou invalide.",
     "unsupported_response_type": "La demande de l'application est invalide.",
 }
-
-
-def _origin(uri: str) -> str:
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from chalicelib import web
 from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import ConsentService, approved_entry
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
@@ -16,16 +16,11 @@ from chalicelib.oauth.models import SessionItem
 
 DEFAULT_NEXT = "/account/consents"
 DEMO_SIGN_IN = "demo"  # who vouched for a session's citizen: the demo identity picker
-# A local path, and only that: no scheme, no host ("//evil.example"), no backslash (which some
-# browsers read as a slash), no control character.
-_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\\\x00-\x20\x7f]*$")
 
 
 def safe_next(value: Optional[str]) -> str:
     """Where to go after signing in: a path on this site, else the consents page (no open redirect)."""
-    if value and len(value) <= 2000 and _LOCAL_PATH.fullmatch(value):  # fullmatch: `$` lets a final newline through
-        return value
-    return DEFAULT_NEXT
+    return value if web.is_local_path(value) else DEFAULT_NEXT
 
 
 @dataclass

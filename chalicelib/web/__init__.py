@@ -5,6 +5,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
+from urllib.parse import urlsplit
 
 from chalice import Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
@@ -13,6 +14,24 @@ from jinja2.runtime import Context
 from chalicelib.web import i18n
 
 SESSION_COOKIE = "mes_session"
+MAX_LOCAL_PATH = 4096  # a `next` may carry a whole authorization request
+
+
+def is_local_path(value: Optional[str]) -> bool:
+    """Whether a return address (`next`) is a page of this site, so that redirecting to it is no
+    open redirect: one leading `/`, not `//host` nor `/\\host` (some browsers read a backslash as a
+    slash), and no whitespace or control character (browsers strip them, turning `/\t/host` into
+    `//host`)."""
+    return bool(value) and len(value) <= MAX_LOCAL_PATH and value.startswith("/") and \
+        not value.startswith("//") and "\\" not in value and \
+        not any(ord(char) <= 0x20 or ord(char) == 0x7f for char in value) and \
+        not urlsplit(value).netloc
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL: what a CSP source or a same-site check compares."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @pass_context

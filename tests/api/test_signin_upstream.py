@@ -415,7 +415,7 @@ def test_signing_out_ends_the_session_at_the_provider_too(demo_apps, provider, u
 
 def test_the_provider_sends_the_signed_out_citizen_home(broker):
     response = broker.get("/signin/franceconnect/logged-out?state=x")
-    assert response.status_code == 303 and response.headers["Location"] == "/?signed_out=1"
+    assert response.status_code == 303 and response.headers["Location"] == "/"
 
 
 def test_the_sign_out_button_leads_to_the_providers_logout(demo_apps, provider, upstream, clock):

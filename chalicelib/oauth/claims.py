@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import os
-from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -78,10 +77,9 @@ def kms_data_key(key_id: str, kms_client: Any) -> bytes:
     except DoesNotExist:
         made = kms_client.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=_CONTEXT)
         try:
-            # Kept for ten years (the grants table's TTL needs a date); not rotated: a warm
-            # instance keeps the key it decrypted, so a rotation would need a key id in tokens.
-            until = datetime.now(timezone.utc) + timedelta(days=3650)
-            ClaimKeyItem(item_key, ciphertext=made["CiphertextBlob"], expires_at=until).save(
+            # Durable (no `expires_at`) and not rotated: a warm instance keeps the key it
+            # decrypted, so a rotation would need a key id in tokens.
+            ClaimKeyItem(item_key, ciphertext=made["CiphertextBlob"]).save(
                 condition=ClaimKeyItem.grant_key.does_not_exist())
             return made["Plaintext"]
         except PutError:  # another instance made it first: use theirs

@@ -129,9 +129,14 @@ class TokenKeys:
         return signing_input + "." + b64url(self.current.sign(signing_input.encode("ascii")))
 
     def verify(self, token: str, audience: str, issuer: str,
-               required: Sequence[str] = ("exp", "iat", "iss", "aud", "sub")) -> Dict[str, Any]:
-        """Claims of a token we signed; raises jwt.PyJWTError for anything else."""
-        kid = jwt.get_unverified_header(token).get("kid")
+               required: Sequence[str] = ("exp", "iat", "iss", "aud", "sub"),
+               typ: Optional[str] = None) -> Dict[str, Any]:
+        """Claims of a token we signed (of JOSE type `typ`, when given); raises jwt.PyJWTError for
+        anything else."""
+        header = jwt.get_unverified_header(token)
+        if typ is not None and header.get("typ") != typ:
+            raise jwt.InvalidTokenError(f"not a {typ} token")
+        kid = header.get("kid")
         key = self._verification_keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             jwk = next((k for k in self.jwks()["keys"] if k["kid"] == kid), None)

@@ -22,7 +22,9 @@ class GrantItem(Model):
 
     grant_key = UnicodeAttribute(hash_key=True)
     kind = DiscriminatorAttribute()
-    expires_at = TTLAttribute()  # DynamoDB removes expired items; reads check the time too
+    # DynamoDB removes expired items, and reads check the time too. Absent on the durable items
+    # (citizen links, the claim data key), which the TTL therefore never removes.
+    expires_at = TTLAttribute(null=True)
 
 
 class SessionItem(GrantItem, discriminator="session"):
@@ -42,18 +44,12 @@ class SessionItem(GrantItem, discriminator="session"):
     signin_started_at = UTCDateTimeAttribute(null=True)
 
 
-class CitizenLink(Model):
-    """An upstream identity (issuer, sub), keyed by their hash, and the citizen's internal id.
+class CitizenLink(GrantItem, discriminator="citizen"):
+    """An upstream identity (issuer, sub), keyed by their hash (`citizen#sha256(issuer + "\n" +
+    sub)`), and the citizen's internal id. Durable: no `expires_at`, so the table's TTL never
+    removes it (the table has point-in-time recovery and is retained).
+    docs/decisions/0009-citizen-sign-in-upstream.md."""
 
-    In the Grants table but durable: it has no `expires_at`, so the table's TTL never removes it
-    (the table has point-in-time recovery and is retained); hence a model of its own rather than
-    a GrantItem, whose `expires_at` is required. docs/decisions/0009-citizen-sign-in-upstream.md."""
-
-    class Meta(TableMeta):
-        table_name = settings.grants_table
-
-    grant_key = UnicodeAttribute(hash_key=True)  # citizen#sha256(issuer + "\n" + sub)
-    kind = UnicodeAttribute(default="citizen")
     patient_id = UnicodeAttribute()
     issuer = UnicodeAttribute()
     linked_at = UTCDateTimeAttribute()
@@ -95,9 +91,6 @@ class AuthorizationCodeItem(GrantItem, discriminator="code"):
         return self.code_challenge_method
 
 
-ALL_MODELS = (GrantItem,)
-
-
 class RefreshTokenItem(GrantItem, discriminator="refresh"):
     """A refresh token (its hash), single-use: using it rotates it; reusing a rotated one after the
     grace period revokes its whole family."""
@@ -127,3 +120,6 @@ class RefreshFamily(GrantItem, discriminator="family"):
     # online_access without offline_access: the family is usable only while this sign-in session
     # (its grant key) is alive; None for offline_access, which lasts as long as the consent.
     session_key = UnicodeAttribute(null=True)
+
+
+ALL_MODELS = (GrantItem,)

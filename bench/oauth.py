@@ -13,7 +13,6 @@ import statistics
 import sys
 import tempfile
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -27,17 +26,6 @@ os.environ.pop("DYNAMODB_ENDPOINT", None)
 REDIRECT = "http://127.0.0.1:9999/callback"
 
 
-class Fields(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.fields = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and (attrs.get("type") == "hidden" or "checked" in attrs):
-            self.fields.append((attrs["name"], attrs.get("value", "")))
-
-
 def main() -> None:
     from moto import mock_aws
 
@@ -47,6 +35,7 @@ def main() -> None:
         from chalice.test import Client
 
         from app import app, catalog_service
+        from tests.api.test_authorize_api import submitted_fields
         from chalicelib.catalog.demo import seed_demo_catalog
         from chalicelib.observability import dynamodb_usage
         from chalicelib.storage import ensure_tables
@@ -66,10 +55,9 @@ def main() -> None:
                 page = http.get(f"/oauth/authorize?{query}")
             figures["authorize: first visit (sign-in, consent page)"] = usage
             cookie = page.headers["Set-Cookie"].split(";")[0]
-            parser = Fields()
-            parser.feed(page.body.decode())
+            fields = submitted_fields(page.body.decode())  # the tests' reading of the consent form
             with dynamodb_usage() as usage:
-                answer = http.post("/oauth/authorize", body=urlencode(parser.fields + [("decision", "allow")]),
+                answer = http.post("/oauth/authorize", body=urlencode(fields + [("decision", "allow")]),
                                    headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
             figures["authorize: consent given, code issued"] = usage
             with dynamodb_usage() as usage:

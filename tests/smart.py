@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 from fhirclient.models.fhirelementfactory import FHIRElementFactory
 
-from tests.api.test_authorize_api import authorize_url, cookie_of, exchange, pkce, read_form, redirect_params
+from tests.api.test_authorize_api import authorize_url, cookie_of, exchange, pkce, redirect_params, submitted_fields
 
 FHIR_JSON = "application/fhir+json"
 
@@ -14,8 +14,7 @@ def smart_token(client, scope, patient="demo-alice", untick=()):
     verifier, challenge = pkce()
     page = client.get(authorize_url(challenge, login_hint=patient, scope=scope, prompt="consent"))
     assert page.status_code == 200, page.body
-    form = read_form(page.body.decode())
-    fields = list(form.fields) + [(n, v) for n, v, checked in form.checkboxes if checked and v not in untick]
+    fields = submitted_fields(page.body.decode(), untick)
     response = client.post("/oauth/authorize", body=urlencode(fields + [("decision", "allow")]), headers={
         "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)})
     token = exchange(client, redirect_params(response)["code"], verifier)

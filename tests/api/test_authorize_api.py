@@ -40,6 +40,12 @@ def read_form(html):
     return reader
 
 
+def submitted_fields(html, untick=()):
+    """What a browser posts for the page's form, the boxes in `untick` unticked (no button)."""
+    form = read_form(html)
+    return list(form.fields) + [(n, v) for n, v, checked in form.checkboxes if checked and v not in untick]
+
+
 def pkce():
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -61,8 +67,7 @@ def cookie_of(response):
 def consent(client, challenge, untick=(), decision="allow", **overrides):
     page = client.get(authorize_url(challenge, login_hint="demo-alice", **overrides))
     assert page.status_code == 200, page.body
-    form = read_form(page.body.decode())
-    fields = list(form.fields) + [(n, v) for n, v, checked in form.checkboxes if checked and v not in untick]
+    fields = submitted_fields(page.body.decode(), untick)
     fields.append(("decision", decision))
     return client.post("/oauth/authorize", body=urlencode(fields), headers={
         "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)}), page
@@ -366,8 +371,7 @@ def code_for(client, app_id):
     page = client.get(authorize_url(challenge, client_id=app_id, login_hint="demo-alice"))
     if page.status_code == 302:  # consent already given: straight back with a code
         return redirect_params(page)["code"], verifier
-    form = read_form(page.body.decode())
-    fields = list(form.fields) + [(n, v) for n, v, c in form.checkboxes if c] + [("decision", "allow")]
+    fields = submitted_fields(page.body.decode()) + [("decision", "allow")]
     answer = client.post("/oauth/authorize", body=urlencode(fields), headers={
         "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)})
     return redirect_params(answer)["code"], verifier

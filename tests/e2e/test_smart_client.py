@@ -1,36 +1,22 @@
 """An independent OAuth client library (Authlib's requests client, as a real app would use) runs
 discovery, authorization with PKCE through the consent form, and the token exchange, over HTTP."""
-from html.parser import HTMLParser
-
 import jwt
 import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
+from tests.api.test_authorize_api import submitted_fields
 from tests.e2e.test_referencing_over_http import server  # noqa: F401 - the shared local server
 
 pytestmark = pytest.mark.e2e
 REDIRECT = "http://127.0.0.1:9999/callback"
 
 
-class Form(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.fields = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and (attrs.get("type") == "hidden" or "checked" in attrs):
-            self.fields.append((attrs["name"], attrs.get("value", "")))
-        elif tag == "option" and "selected" in attrs:
-            self.fields.append(("duration", attrs["value"]))
-
-
 def submit(browser, base, html, **extra):
-    form = Form()
-    form.feed(html)
-    return browser.post(f"{base}/oauth/authorize", data=form.fields + list(extra.items()), allow_redirects=False)
+    """The citizen submits the page's form (as a browser would), with `extra` fields."""
+    return browser.post(f"{base}/oauth/authorize", data=submitted_fields(html) + list(extra.items()),
+                        allow_redirects=False)
 
 
 def test_a_standard_client_gets_a_working_token(server):  # noqa: F811

@@ -64,7 +64,8 @@ bench: package
 #    the Lambda). Chalice itself is a dev requirement: its runtime part (chalice/app.py) is
 #    added to every package by Chalice on its own.
 #  - Chalice caches the layer it built by hash of the requirements (.chalice/deployments, linked to
-#    build/chalice-deployments); the app code is zipped afresh each time.
+#    CHALICE_CACHE); the app code is zipped afresh each time. A cached layer that is not a sound
+#    zip (a build cut short) is dropped first, since Chalice would reuse it as it is.
 #  - Then both zips get bytecode, since Lambda's read-only /var/task and /opt would otherwise make
 #    every cold start compile every module, and the layer keeps only the botocore service models
 #    of SDK_SERVICES: the services the function's IAM role allows (tests/infra checks they agree).
@@ -95,6 +96,8 @@ package: $(STAMP)
 	find $(PACKAGE_SRC) -name __pycache__ -prune -exec rm -rf {} +
 	cp .chalice/config.json $(PACKAGE_SRC)/app/.chalice/
 	rm -f $(CHALICE_CACHE)/appcode-*.zip
+	for cached in $(CHALICE_CACHE)/managed-layer-*.zip; do [ ! -e "$$cached" ] || \
+		$(PY) -m zipfile -t "$$cached" >/dev/null 2>&1 || rm -f "$$cached"; done
 	ln -s $(abspath $(CHALICE_CACHE)) $(PACKAGE_SRC)/app/.chalice/deployments
 	cp requirements.txt $(PACKAGE_SRC)/app/requirements.txt
 	$(NO_AWS) $(abspath $(VENV))/bin/chalice --project-dir $(PACKAGE_SRC)/app package \

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any, Dict
 
@@ -18,13 +19,35 @@ def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("package")
     # -o: never rebuild .venv from inside the suite that runs in it. cfn-lint runs as its own
     # test (test_template.py), so that a lint finding reads as one failure, not as every test's.
+    # The layer is built afresh in a cache of this session's own, as on a fresh machine: nothing
+    # else (a developer's `make package` in build/) can share or half-write it.
+    cache = out / "chalice-deployments"
     command = ["make", "--no-print-directory", "-o", ".venv/.requirements-installed", "package",
                f"STAGE={STAGE}", f"PACKAGE_DIR={out / STAGE}", f"PACKAGE_SRC={out / 'src'}",
-               "CFN_LINT=true"]
-    result = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.fail(f"make package failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+               f"CHALICE_CACHE={cache}", "CFN_LINT=true"]
+    # The build downloads the layer's wheels from PyPI: a failure is tried once more (a registry
+    # hiccup is not the package's fault), and reported as a warning when the second try succeeds.
+    first = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
+    if first.returncode == 0:
+        return out / STAGE
+    failure = f"{first.stdout[-4000:]}\n{first.stderr[-4000:]}\n{_describe(cache)}"
+    second = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
+    if second.returncode != 0:
+        pytest.fail(f"make package failed twice; the first time:\n{failure}\nthe second time:\n"
+                    f"{second.stdout[-4000:]}\n{second.stderr[-4000:]}\n{_describe(cache)}")
+    warnings.warn(f"make package succeeded on its second try; the first failed:\n{failure}")
     return out / STAGE
+
+
+def _describe(cache: Path) -> str:
+    """What the layer cache held when the build failed: each file's size and first bytes."""
+    if not cache.is_dir():
+        return f"{cache}: no such directory"
+    lines = [f"{cache}:"]
+    for entry in sorted(cache.iterdir()):
+        with entry.open("rb") as handle:
+            lines.append(f"  {entry.name}: {entry.stat().st_size} bytes, starts {handle.read(16)!r}")
+    return "\n".join(lines)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 transaction Bundles; each one authorized and logged by the gate."""
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from urllib.parse import urlencode
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.dynamodb import one_page
-from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PreconditionFailed
+from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, PreconditionFailed
 from chalicelib.fhir.access import AccessGrant
 from chalicelib.fhir.gate import Gate, WriteRefused
 from chalicelib.fhir.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
@@ -22,6 +23,7 @@ from chalicelib.records.models import RecordItem
 
 Clock = Callable[[], datetime]
 MAX_TRANSACTION_ENTRIES = 90  # DynamoDB takes 100 items per transaction; the gate uses 3
+MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB takes 4 MB per transaction, keys and audit entry included
 
 
 def item_key(resource_type: str, resource_id: str) -> str:
@@ -122,17 +124,18 @@ class FhirService:
                if_match: Optional[str]) -> Tuple[Dict[str, Any], int]:
         """Replace a resource the same app wrote. With `If-Match` the write is conditional on that
         version (412 when stale: one round trip); without, on the version read just before: never
-        a lost update."""
+        a lost update. A document is read first in any case, so that the contents in S3 that the
+        new version replaces can be deleted once it is written."""
         permission = self._permission(grant, resource_type, "update")
         if isinstance(body, dict) and body.get("id") not in (None, resource_id):
             raise InvalidResource("The resource's id must be the id in the URL.",
                                   [{"pointer": f"{resource_type}.id", "message": "must match the URL"}])
-        if not is_resource_id(resource_id):
-            self._own(grant, resource_type, resource_id, "update")  # 404, logged
-        if if_match is not None:
-            expected = _version_of(if_match)
-        else:
-            expected = int(self._own(grant, resource_type, resource_id, "update").version)
+        current = None
+        if if_match is None or resource_type == "DocumentReference" or not is_resource_id(resource_id):
+            current = self._own(grant, resource_type, resource_id, "update")  # 404 or 403, logged
+        expected = _version_of(if_match) if if_match is not None else int(current.version)
+        if current is not None and int(current.version) != expected:
+            raise self._stale(grant, resource_type, resource_id, expected)
         indexed = self._checked(grant, resource_type, body, permission)
         item = self._item(grant, resource_type, resource_id, indexed, version=expected + 1)
         condition = ((RecordItem.version == expected) & (RecordItem.source_app == grant.app_id)
@@ -143,9 +146,9 @@ class FhirService:
                                  writes=[lambda t: t.save(item, condition=condition)])
             except WriteRefused:
                 self._own(grant, resource_type, resource_id, "update")  # 404 or 403 when that is why
-                self.gate.refuse(grant, "update", resource_type, resource_id, "stale-version")
-                raise PreconditionFailed(f"{resource_type}/{resource_id} is no longer at version {expected}: "
-                                         "read it again, then retry.") from None
+                raise self._stale(grant, resource_type, resource_id, expected) from None
+        if current is not None:
+            self._drop_contents(current)  # the version the write replaced (its condition says so)
         return self._show(grant, item), expected + 1
 
     def delete(self, grant: AccessGrant, resource_type: str, resource_id: str) -> None:
@@ -156,9 +159,7 @@ class FhirService:
                 lambda t: t.delete(current, condition=RecordItem.version == current.version)])
         except WriteRefused:
             raise PreconditionFailed(f"{resource_type}/{resource_id} changed meanwhile; read it again.") from None
-        if current.content_key:
-            for key in current.content_key.split(","):
-                self.documents.delete(key)
+        self._drop_contents(current)
 
     def transaction(self, grant: AccessGrant, bundle: Any) -> Dict[str, Any]:
         """A transaction Bundle of creations (how devices send batches of measures): all or nothing,
@@ -201,6 +202,10 @@ class FhirService:
             items.append(self._item(grant, resource_type, secrets.token_hex(16), indexed, version=1))
         if details:
             raise InvalidResource(f"The transaction was not applied: {len(details)} problem(s).", details)
+        size = sum(len(json.dumps(item.resource)) for item in items)
+        if size > MAX_TRANSACTION_BYTES:
+            raise PayloadTooLarge(f"The transaction's resources take {size} bytes once stored; at most "
+                                  f"{MAX_TRANSACTION_BYTES} go in one transaction: send them in several.")
         self.gate.commit(grant, "transaction", ",".join(sorted(types)), None, count=len(items), writes=[
             (lambda t, item=item: t.save(item, condition=RecordItem.item_key.does_not_exist())) for item in items])
         response_entries = []
@@ -268,9 +273,18 @@ class FhirService:
             item.content_key = ",".join(keys) or None
             yield
         except BaseException:
-            for key in keys:
-                self.documents.delete(key)
+            self.documents.discard(keys)
             raise
+
+    def _stale(self, grant: AccessGrant, resource_type: str, resource_id: str, expected: int) -> PreconditionFailed:
+        self.gate.refuse(grant, "update", resource_type, resource_id, "stale-version")
+        return PreconditionFailed(f"{resource_type}/{resource_id} is no longer at version {expected}: "
+                                  "read it again, then retry.")
+
+    def _drop_contents(self, replaced: RecordItem) -> None:
+        """The S3 contents of a version that no longer exists (deleted or replaced)."""
+        if replaced.content_key:
+            self.documents.discard(replaced.content_key.split(","))
 
     def _show(self, grant: AccessGrant, item: RecordItem) -> Dict[str, Any]:
         resource_type, _, resource_id = item.item_key.partition("#")

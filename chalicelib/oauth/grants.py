@@ -54,6 +54,15 @@ class Authorization:
 class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "private_key_jwt"]
     AUTHORIZATION_CODE_LENGTH = 48
+    _validated_redirect_uri: Optional[str] = None
+
+    def validate_authorization_request(self) -> str:
+        """Once per request: Authlib validates again when it issues the code, within the same
+        HTTP request that validated it to show or skip the consent page, which would read the
+        app's head a second time for nothing."""
+        if self._validated_redirect_uri is None:
+            self._validated_redirect_uri = super().validate_authorization_request()
+        return self._validated_redirect_uri
 
     def save_authorization_code(self, code: str, request) -> None:
         """The code carries what the citizen consented to (set by the authorize flow), which may
@@ -98,6 +107,7 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
 class SmartRefreshTokenGrant(RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "private_key_jwt"]
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: every use gives a new one
+    _authorization: Optional[Authorization] = None
 
     def authenticate_refresh_token(self, refresh_token: str) -> Optional[RefreshTokenItem]:
         now = self.server.clock()
@@ -114,12 +124,14 @@ class SmartRefreshTokenGrant(RefreshTokenGrant):
             if now - item.rotated_at > REFRESH_REUSE_GRACE:
                 self.server.revoke_family(item.family_id)  # replay of a rotated token: theft
             return None
-        if self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation) is None:
+        self._authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
+        if self._authorization is None:
             return None  # the consent ended, was revoked or re-granted
         return item
 
     def authenticate_user(self, item: RefreshTokenItem) -> Optional[Authorization]:
-        return self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
+        """The consent found by authenticate_refresh_token, in this same request: not read twice."""
+        return self._authorization
 
     def revoke_old_credential(self, item: RefreshTokenItem) -> None:
         pass  # rotated before the new token is made: see rotate()

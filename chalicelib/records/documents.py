@@ -2,10 +2,14 @@
 pre-signed URLs, so that no app ever meets DynamoDB's 400 KB item limit."""
 from __future__ import annotations
 
+import logging
 from functools import cached_property
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 URL_LIFETIME = 300  # seconds
+LOG = logging.getLogger(__name__)
 
 
 class DocumentStore:
@@ -23,8 +27,15 @@ class DocumentStore:
         # Encrypted at rest by the bucket's default (KMS in AWS: infra/template.yaml).
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+    def discard(self, keys: Iterable[str]) -> None:
+        """Delete contents that no record points to any more. The change of the record stands
+        whatever happens here, so a failure is logged, not raised: the object stays behind,
+        unreachable (URLs are signed only for keys a record holds)."""
+        for key in keys:
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            except (BotoCoreError, ClientError):
+                LOG.warning("document content %s could not be deleted", key, exc_info=True)
 
     def url(self, key: str) -> str:
         """A GET URL valid a few minutes; signing is local computation, not a call to S3."""

@@ -242,6 +242,77 @@ def test_a_large_document_goes_to_s3_behind_a_presigned_url(client, token, docum
     assert stored["Body"].read() == content
 
 
+def _stored_keys():
+    import boto3
+    listed = boto3.client("s3", region_name=settings.region).list_objects_v2(Bucket=settings.documents_bucket)
+    return {entry["Key"] for entry in listed.get("Contents", [])}
+
+
+def _pdf_document(size, title="bilan.pdf"):
+    import base64
+    content = b"%PDF-1.4 " + b"x" * size
+    return {"resourceType": "DocumentReference", "status": "current",
+            "type": {"coding": [{"system": "http://loinc.org", "code": "11502-2"}]},
+            "content": [{"attachment": {"contentType": "application/pdf", "title": title,
+                                        "data": base64.b64encode(content).decode()}}]}
+
+
+def test_a_replaced_or_deleted_document_leaves_no_content_behind(client, records, documents_bucket):
+    """Health data the record no longer holds must not linger in S3: the content of a replaced
+    version goes when the new one is written, all of it when the document is deleted."""
+    token = smart_token(client, READ_ALL + " patient/DocumentReference.cud")
+    created = outcome(fhir_post(client, "/fhir/DocumentReference", token, _pdf_document(200_000)), 201)
+    first = _stored_keys()
+    assert len(first) == 1
+    path = f"/fhir/DocumentReference/{created['id']}"
+    stale = fhir_put(client, path, token, dict(_pdf_document(150_000), id=created["id"]), **{"If-Match": 'W/"9"'})
+    outcome(stale, 412)
+    assert _stored_keys() == first, "a refused update stored or removed content"
+    replaced = fhir_put(client, path, token, dict(_pdf_document(150_000, "v2.pdf"), id=created["id"]),
+                        **{"If-Match": 'W/"1"'})
+    assert outcome(replaced, 200)["meta"]["versionId"] == "2"
+    second = _stored_keys()
+    assert len(second) == 1 and not second & first, "the replaced version's content is still stored"
+    assert client.delete(path, headers=auth(token)).status_code == 204
+    assert _stored_keys() == set(), "the deleted document's content is still stored"
+
+
+def test_a_deleted_document_stays_deleted_when_s3_fails_to_remove_its_content(client, records, documents_bucket,
+                                                                               monkeypatch):
+    """The record's change stands; the content left behind is logged, not turned into a 500."""
+    from botocore.exceptions import ClientError
+
+    import app
+    token = smart_token(client, READ_ALL + " patient/DocumentReference.cud")
+    created = outcome(fhir_post(client, "/fhir/DocumentReference", token, _pdf_document(200_000)), 201)
+    s3 = app.fhir_service.documents.client
+
+    def unavailable(**_):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "DeleteObject")
+    monkeypatch.setattr(s3, "delete_object", unavailable)
+    path = f"/fhir/DocumentReference/{created['id']}"
+    assert client.delete(path, headers=auth(token)).status_code == 204
+    outcome(fhir_get(client, path, token), 404)
+
+
+def test_a_transaction_too_large_for_one_dynamodb_transaction_is_413_and_writes_nothing(client, token):
+    """Each document is small enough to sit inline, but together they exceed what DynamoDB takes in
+    one transaction (4 MB): the app is told to split the batch, and nothing is written."""
+    import base64
+    before = outcome(fhir_get(client, "/fhir/DocumentReference", token, _count=100), 200)
+    chunk = base64.b64encode(b"x" * 60_000).decode()
+    document = {"resourceType": "DocumentReference", "status": "current",
+                "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
+                "content": [{"attachment": {"contentType": "text/plain", "data": chunk}},
+                            {"attachment": {"contentType": "text/plain", "data": chunk}}]}
+    batch = {"resourceType": "Bundle", "type": "transaction",
+             "entry": [{"resource": document, "request": {"method": "POST", "url": "DocumentReference"}}] * 30}
+    refused = outcome(fhir_post(client, "/fhir", token, batch), 413)
+    assert "several" in refused["issue"][0]["diagnostics"]
+    after = outcome(fhir_get(client, "/fhir/DocumentReference", token, _count=100), 200)
+    assert len(after["entry"]) == len(before["entry"])
+
+
 def test_withdrawn_consent_or_suspended_app_is_refused_at_the_next_call(client, token, reviewer_token):
     assert fhir_get(client, "/fhir/Observation", token, _count=1).status_code == 200
     cookie = _signed_in(client, "demo-alice")

@@ -19,8 +19,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) tools/run_local.py
 
-# The browser tests (tests/browser) drive Debian's Chromium and scan each page with axe-core, pinned
-# in package.json/package-lock.json (installed into node_modules/, never committed). Installed
+# The browser tests (tests/browser) drive Debian's Chromium, scan each page with axe-core and run the
+# SMART team's browser client (fhirclient's prebuilt bundle), pinned in package.json/package-lock.json
+# (installed into node_modules/, never committed; .npmrc omits optional dependencies). Installed
 # here when missing, so that `make test` works on a fresh machine (CI runs it as root).
 CHROMIUM := /usr/bin/chromium
 AXE := node_modules/axe-core/axe.min.js

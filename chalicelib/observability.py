@@ -11,7 +11,10 @@ from botocore import handlers as botocore_handlers
 
 from chalicelib.config import settings
 
-logger = Logger(service="mes-appstore", level=settings.log_level)
+# Not the Chalice app's name: Chalice configures the logger of that name for itself (level ERROR,
+# no propagation) unless it already writes to the sys.stdout of the moment, so sharing the name
+# would make our lines depend on which of the two was set up first.
+logger = Logger(service="mes-appstore-api", level=settings.log_level)
 
 
 @dataclass

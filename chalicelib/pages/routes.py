@@ -169,29 +169,27 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         return render("consents.html", "/account/consents", "consents", visitor,
                       {"consents": listed, "revoked_name": revoked_name})
 
-    @html_route("/account/consents/{app_id}/receipt", methods=["GET"])
-    def receipt_page(app_id: str):
-        """A consent's receipt, readable and printable (the JSON one is at /me/consents/{app_id}/receipt)."""
-        here = f"/account/consents/{app_id}/receipt"
+    def one_consent_page(app_id: str, step: str, template: str, context_of) -> Response:
+        """A page about one of the signed-in citizen's consents (`context_of(patient_id)`)."""
+        here = f"/account/consents/{app_id}/{step}"
         visitor = account.visitor(cookie())
         if not visitor.patient_id:
             return sign_in_first(here)
         if not is_app_id(app_id):
             raise NotFound("No such consent.")
-        return render("receipt.html", here, "consents", visitor,
-                      {"receipt": account.receipt(visitor.patient_id, app_id)})
+        return render(template, here, "consents", visitor, context_of(visitor.patient_id))
+
+    @html_route("/account/consents/{app_id}/receipt", methods=["GET"])
+    def receipt_page(app_id: str):
+        """A consent's receipt, readable and printable (the JSON one is at /me/consents/{app_id}/receipt)."""
+        return one_consent_page(app_id, "receipt", "receipt.html",
+                                lambda patient_id: {"receipt": account.receipt(patient_id, app_id)})
 
     @html_route("/account/consents/{app_id}/revoke", methods=["GET"])
     def revoke_page(app_id: str):
         """The confirmation step before withdrawing a consent."""
-        here = f"/account/consents/{app_id}/revoke"
-        visitor = account.visitor(cookie())
-        if not visitor.patient_id:
-            return sign_in_first(here)
-        if not is_app_id(app_id):
-            raise NotFound("No such consent.")
-        return render("revoke.html", here, "consents", visitor,
-                      {"consent": account.consent_to_revoke(visitor.patient_id, app_id)})
+        return one_consent_page(app_id, "revoke", "revoke.html",
+                                lambda patient_id: {"consent": account.consent_to_revoke(patient_id, app_id)})
 
     @html_route("/account/consents/{app_id}/revoke", methods=["POST"], content_types=_FORM)
     def revoke(app_id: str):

@@ -2,14 +2,14 @@
 pre-signed URLs, so that no app ever meets DynamoDB's 400 KB item limit."""
 from __future__ import annotations
 
-import logging
 from functools import cached_property
 from typing import Any, Iterable, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.observability import logger
+
 URL_LIFETIME = 300  # seconds
-LOG = logging.getLogger(__name__)
 
 
 class DocumentStore:
@@ -35,7 +35,7 @@ class DocumentStore:
             try:
                 self.client.delete_object(Bucket=self.bucket, Key=key)
             except (BotoCoreError, ClientError):
-                LOG.warning("document content %s could not be deleted", key, exc_info=True)
+                logger.warning("document content could not be deleted", extra={"s3_key": key}, exc_info=True)
 
     def url(self, key: str) -> str:
         """A GET URL valid a few minutes; signing is local computation, not a call to S3."""

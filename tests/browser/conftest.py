@@ -9,6 +9,7 @@ from tests.e2e.test_local_server import PROJECT, LocalServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = PROJECT / "node_modules" / "axe-core" / "axe.min.js"
+FHIR_CLIENT = PROJECT / "node_modules" / "fhirclient" / "build" / "fhir-client.js"
 SCREENSHOTS = PROJECT / "build" / "screenshots"
 # Debian's Chromium, headless, and quiet: the machine may have no internet, and without these flags
 # Chromium keeps trying to reach Google's services.
@@ -18,7 +19,7 @@ PAGE_WEIGHTS = {}
 
 
 def _missing_tools():
-    missing = [str(path) for path in (CHROMIUM, AXE) if not path.exists()]
+    missing = [str(path) for path in (CHROMIUM, AXE, FHIR_CLIENT) if not path.exists()]
     try:
         import playwright  # noqa: F401
     except ImportError:

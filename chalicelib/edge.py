@@ -72,6 +72,8 @@ class Routes:
 
 
 MAX_BODY_BYTES = 256 * 1024
+MAX_NESTING = 64  # far beyond any resource or listing; deeper only serves to exhaust the stack
+_TOO_DEEP = f"The body nests objects and arrays more than {MAX_NESTING} deep."
 
 
 def _refuse_constant(name: str) -> Any:
@@ -89,9 +91,25 @@ def read_json_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
         body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as error:
         raise errors.InvalidRequest(f"The body is not valid JSON: {error}.") from None
+    except RecursionError:  # nested past Python's own limit
+        raise errors.InvalidRequest(_TOO_DEEP) from None
+    if _nesting(body) > MAX_NESTING:
+        raise errors.InvalidRequest(_TOO_DEEP)
     if not isinstance(body, dict):
         raise errors.InvalidRequest("The body must be a JSON object.")
     return body
+
+
+def _nesting(value: Any) -> int:
+    """How deep objects and arrays nest in a parsed JSON value (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def log_request(event: Request, get_response: Callable[[Request], Response]) -> Response:

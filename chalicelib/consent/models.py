@@ -51,7 +51,7 @@ class Consent(ConsentItem, discriminator="consent"):
     active_app_id = UnicodeAttribute(null=True)
     scopes = JSONAttribute()  # granted data scopes (SMART v2) and context scopes
     pairwise_id = UnicodeAttribute()  # the patient id this app sees: random, stable, app-specific
-    generation = NumberAttribute(default=1)  # a new grant or a revocation moves it on
+    generation = NumberAttribute(default=1)  # a new grant, a revocation or a replayed code moves it on
     granted_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import AppHead, transaction_connection
@@ -106,6 +106,16 @@ class ConsentService:
         except TransactWriteError:
             raise Conflict("This consent changed at the same time; try again.") from None
         return consent_view(consent, now)
+
+    def end_tokens(self, patient_id: str, app_id: str, generation: int) -> None:
+        """Every token issued under this generation of the consent stops working (access tokens at
+        their next use, refresh tokens at once), the consent itself still standing: what a replayed
+        authorization code produced (RFC 6749 section 4.1.2). The app signs the citizen in again."""
+        try:
+            Consent(patient_id, app_id).update(actions=[Consent.generation.add(1)],
+                                               condition=Consent.generation == generation)
+        except UpdateError:
+            pass  # moved on already (re-granted or withdrawn): those tokens are dead anyway
 
     @staticmethod
     def _receipt(head: AppHead, data_scopes, context, now: datetime, until: datetime) -> Dict[str, Any]:

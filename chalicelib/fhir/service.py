@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.dynamodb import one_page
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, PreconditionFailed
-from chalicelib.fhir.access import AccessGrant
+from chalicelib.fhir.access import AccessGrant, Permission
 from chalicelib.fhir.gate import Gate, WriteRefused
 from chalicelib.fhir.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
 from chalicelib.fhir.search import decode_cursor, encode_cursor, plan_search
@@ -132,7 +132,7 @@ class FhirService:
                                   [{"pointer": f"{resource_type}.id", "message": "must match the URL"}])
         current = None
         if if_match is None or resource_type == "DocumentReference" or not is_resource_id(resource_id):
-            current = self._own(grant, resource_type, resource_id, "update")  # 404 or 403, logged
+            current = self._own(grant, resource_type, resource_id, "update", permission)  # 404 or 403, logged
         expected = _version_of(if_match) if if_match is not None else int(current.version)
         if current is not None and int(current.version) != expected:
             raise self._stale(grant, resource_type, resource_id, expected)
@@ -140,20 +140,22 @@ class FhirService:
         item = self._item(grant, resource_type, resource_id, indexed, version=expected + 1)
         condition = ((RecordItem.version == expected) & (RecordItem.source_app == grant.app_id)
                      & (RecordItem.hidden.does_not_exist() | (RecordItem.hidden == False)))  # noqa: E712
+        if permission.categories is not None:  # granular scope: the version replaced must be in it too
+            condition = condition & RecordItem.category.is_in(*sorted(permission.categories))
         with self._content_of(item, indexed):
             try:
                 self.gate.commit(grant, "update", resource_type, resource_id, count=1,
                                  writes=[lambda t: t.save(item, condition=condition)])
             except WriteRefused:
-                self._own(grant, resource_type, resource_id, "update")  # 404 or 403 when that is why
+                self._own(grant, resource_type, resource_id, "update", permission)  # 404 or 403 when that is why
                 raise self._stale(grant, resource_type, resource_id, expected) from None
         if current is not None:
             self._drop_contents(current)  # the version the write replaced (its condition says so)
         return self._show(grant, item), expected + 1
 
     def delete(self, grant: AccessGrant, resource_type: str, resource_id: str) -> None:
-        self._permission(grant, resource_type, "delete")
-        current = self._own(grant, resource_type, resource_id, "delete")
+        permission = self._permission(grant, resource_type, "delete")
+        current = self._own(grant, resource_type, resource_id, "delete", permission)
         try:
             self.gate.commit(grant, "delete", resource_type, resource_id, count=1, writes=[
                 lambda t: t.delete(current, condition=RecordItem.version == current.version)])
@@ -241,10 +243,12 @@ class FhirService:
         except DoesNotExist:
             return None
 
-    def _own(self, grant: AccessGrant, resource_type: str, resource_id: str, interaction: str) -> RecordItem:
-        """A resource this app wrote (else 404 if invisible to it, 403 if another's)."""
+    def _own(self, grant: AccessGrant, resource_type: str, resource_id: str, interaction: str,
+             permission: Permission) -> RecordItem:
+        """A resource this app wrote (else 404 if invisible to it, as for a read: hidden, or outside
+        the categories of its scope; 403 if another app's)."""
         item = self._get(grant.patient_id, item_key(resource_type, resource_id)) if is_resource_id(resource_id) else None
-        if item is None or item.hidden:
+        if item is None or item.hidden or not permission.covers(item.category):
             self.gate.commit(grant, interaction, resource_type, resource_id[:64], count=0)
             raise NotFound(f"{resource_type}/{resource_id[:64]} is not known.")
         if item.source_app != grant.app_id:

@@ -12,6 +12,7 @@ from chalicelib.errors import Unauthenticated
 from chalicelib.oauth.models import SessionItem, grant_key
 
 SESSION_LIFETIME = timedelta(minutes=30)
+DEMO_SIGN_IN = "demo"  # who vouched for a session's citizen: the demo identity picker (local and test stages)
 # An upstream sign-in (FranceConnect) must come back within this delay.
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 
@@ -120,9 +121,8 @@ class CitizenSessions:
         return pending
 
     def sign_in(self, old_session_id: Optional[str], patient_id: str, signed_in_by: str,
-                id_token_hint: Optional[str] = None) -> str:
+                id_token_hint: Optional[str] = None) -> Tuple[str, SessionItem]:
         """A new session for the citizen, the old one deleted: an id planted before sign-in
         (session fixation) signs no one in."""
         self.end(old_session_id)
-        session_id, _ = self._start(patient_id=patient_id, signed_in_by=signed_in_by, id_token_hint=id_token_hint)
-        return session_id
+        return self._start(patient_id=patient_id, signed_in_by=signed_in_by, id_token_hint=id_token_hint)

@@ -80,8 +80,8 @@ class UpstreamSignIn:
         claims = self.provider.verify_id_token(id_token, pending.nonce)
         patient_id = self.directory.citizen_for(self.provider.config.issuer, claims["sub"])
         # The ID token is kept as the `id_token_hint` that the provider's logout will need.
-        new_session_id = self.sessions.sign_in(session_id, patient_id, signed_in_by=self.provider.config.issuer,
-                                               id_token_hint=id_token)
+        new_session_id, _ = self.sessions.sign_in(session_id, patient_id, signed_in_by=self.provider.config.issuer,
+                                                  id_token_hint=id_token)
         return new_session_id, local_path(pending.next_path)
 
 

@@ -15,10 +15,10 @@ from chalice.app import Request
 from chalicelib import web
 from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
-from chalicelib.identity.citizens import CitizenSessions, session_key
-from chalicelib.oauth.models import SessionItem
+from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, session_key
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
+from chalicelib.oauth.models import SessionItem
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 
 GRANTABLE_CONTEXT = {"launch/patient", "offline_access", "online_access", "openid", "fhirUser"}
@@ -57,13 +57,20 @@ class AuthorizeFlow:
 
     # -- the flow -----------------------------------------------------------------------------
 
-    def handle(self, request: Request, session_id: Optional[str]) -> Outcome:
+    def handle(self, request: Request, cookie_session_id: Optional[str]) -> Outcome:
         oauth_request = ChaliceOAuth2Request(request, self.server.issuer)
         data = oauth_request.payload.data
+        if oauth_request.repeated:  # which of two redirect URIs or clients would be meant? A page.
+            return self._error("invalid_request", oauth_request.repeated_description(), None, None)
         try:
             grant = self.server.get_consent_grant(oauth_request, end_user=None)
         except OAuth2Error as error:
             return self._error(error.error, error.description or "", error.redirect_uri, data.get("state"))
+        except ValueError:
+            # Authlib refuses to build an error whose text would quote characters not allowed in
+            # an OAuth error (a quote or non-ASCII in redirect_uri or response_type): a page, since
+            # nothing about the request can be trusted enough to redirect.
+            return self._error("invalid_request", "The request has characters no valid request has.", None, None)
         redirect_uri = data["redirect_uri"]
         client = grant.request.client
         try:
@@ -87,7 +94,7 @@ class AuthorizeFlow:
         except OAuth2Error as error:
             return self._error(error.error, error.description, redirect_uri, data.get("state"))
 
-        session_id, session = self.sessions.find_or_start(session_id)
+        session_id, session = self.sessions.find_or_start(cookie_session_id)
         form = oauth_request.form
         # Our own sign-in and consent forms carry a CSRF token; a bare POST of the authorization
         # request by an app (authorize-post) carries none and is treated like a GET.
@@ -99,7 +106,11 @@ class AuthorizeFlow:
         if login_hint and self.demo_logins and not form.get("decision"):
             if login_hint not in {p["id"] for p in self.demo_patients}:
                 return self._page("login.html", data, session_id, session, client, status=400)
-            session.update(actions=[SessionItem.patient_id.set(login_hint)])
+            if session_id == cookie_session_id:  # as on every sign-in: an id planted before signs no one in
+                session_id, session = self.sessions.sign_in(session_id, login_hint, signed_in_by=DEMO_SIGN_IN)
+            else:  # a session this very request started: no one else can hold its id
+                session.update(actions=[SessionItem.patient_id.set(login_hint),
+                                        SessionItem.signed_in_by.set(DEMO_SIGN_IN)])
         if not session.patient_id:
             if not self.demo_logins and self.upstream_sign_in:
                 # Back here once signed in: the same request, as a local path (never another site).
@@ -113,15 +124,11 @@ class AuthorizeFlow:
 
         decision = form.get("decision")
         if decision == "deny":
-            return Outcome(redirect=add_params_to_uri(redirect_uri, [("error", "access_denied"),
-                                                                     ("state", data["state"])]),
-                           session_id=session_id)
+            return self._back(redirect_uri, [("error", "access_denied"), ("state", data["state"])], session_id)
         if decision == "allow":
             chosen = [scope for scope in granted if scope in set(oauth_request.scope_choices)]
             if granted and not chosen:
-                return Outcome(redirect=add_params_to_uri(redirect_uri, [("error", "access_denied"),
-                                                                         ("state", data["state"])]),
-                               session_id=session_id)
+                return self._back(redirect_uri, [("error", "access_denied"), ("state", data["state"])], session_id)
             duration = DURATIONS.get(form.get("duration", DEFAULT_DURATION), DURATIONS[DEFAULT_DURATION])
             consent = self.consents.grant(session.patient_id, client.head, chosen, sorted(context), duration)
             return self._issue(grant, consent, chosen, context, session_id)
@@ -137,7 +144,14 @@ class AuthorizeFlow:
                                            consent.expires_at, session_key=session_key(session_id))
         status, _, headers = self.server.create_authorization_response(
             grant.request, grant_user=grant.request.user, grant=grant)
-        return Outcome(redirect=headers["Location"], session_id=session_id)
+        return self._back(headers["Location"], [], session_id)
+
+    def _back(self, redirect_uri: str, params: List[Tuple[str, str]], session_id: Optional[str]) -> Outcome:
+        """To the app's (verified) redirect URI, always saying who answers (RFC 9207 `iss`), so
+        that a client talking to several servers cannot be fooled into sending our code to
+        another (mix-up attacks)."""
+        return Outcome(redirect=add_params_to_uri(redirect_uri, [*params, ("iss", self.server.issuer)]),
+                       session_id=session_id)
 
     # -- pages --------------------------------------------------------------------------------
 
@@ -171,7 +185,7 @@ class AuthorizeFlow:
             params = [("error", error), ("error_description", description)]
             if state:
                 params.append(("state", state))
-            return Outcome(redirect=add_params_to_uri(redirect_uri, params), session_id=session_id)
+            return self._back(redirect_uri, params, session_id)
         return Outcome(template="error.html", status=status, session_id=session_id,
                        context={"lang": "fr", "error": error, "message_en": description,
                                 "message_fr": _FRENCH.get(error, "La demande de l'application est invalide."),

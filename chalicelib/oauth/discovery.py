@@ -26,6 +26,7 @@ def authorization_server_metadata(issuer: str, referential: Referential) -> Dict
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384", "RS256", "ES256"],
         "scopes_supported": sorted(CONTEXT_SCOPES) + sorted(referential.data_scopes),

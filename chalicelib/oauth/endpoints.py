@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Union
 
 import jwt
-from authlib.oauth2.rfc6749.errors import UnsupportedTokenTypeError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedTokenTypeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from pynamodb.exceptions import DoesNotExist
@@ -37,6 +37,20 @@ class RefreshToken:
 Token = Union[AccessToken, RefreshToken]
 
 
+class TokenTypeNotRevocable(UnsupportedTokenTypeError):
+    """RFC 7009 section 2.2.1: an error response as in RFC 6749 section 5.2, so a 400 (Authlib
+    files this error under 401)."""
+
+    status_code = 400
+
+
+def _check_params(request) -> None:
+    """A token is required; a `token_type_hint` we do not know is ignored, as RFC 7009 section 2.1
+    says (and introspection searches every type whatever the hint, RFC 7662 section 2.1)."""
+    if "token" not in request.form:
+        raise InvalidRequestError("The 'token' parameter is required.")
+
+
 def _find(server, token_string: str, hint: Optional[str]) -> Optional[Token]:
     """Any token of ours, whatever the hint says (RFC 7009 §2.1)."""
     if token_string.count(".") == 2:
@@ -53,6 +67,9 @@ def _find(server, token_string: str, hint: Optional[str]) -> Optional[Token]:
 class BrokerRevocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = _CLIENT_AUTH
 
+    def check_params(self, request, client) -> None:
+        _check_params(request)
+
     def query_token(self, token_string, token_type_hint):
         return _find(self.server, token_string, token_type_hint)
 
@@ -62,11 +79,15 @@ class BrokerRevocation(RevocationEndpoint):
         if isinstance(token, RefreshToken):
             self.server.revoke_family(token.item.family_id)
         else:
-            raise UnsupportedTokenTypeError()
+            raise TokenTypeNotRevocable("Access tokens cannot be revoked one by one: they expire within 10 "
+                                        "minutes, and withdrawing the consent stops them at once.")
 
 
 class BrokerIntrospection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = _CLIENT_AUTH
+
+    def check_params(self, request, client) -> None:
+        _check_params(request)
 
     def query_token(self, token_string, token_type_hint):
         return _find(self.server, token_string, token_type_hint)

@@ -86,8 +86,9 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
             return None
         if item.client_id != client.get_client_id() or item.expires_at <= self.server.clock():
             return None
-        if item.used:
-            return None  # a replayed code; what it produced dies with the consent generation
+        if item.used:  # a replayed code: what it produced dies with the consent generation
+            self.server.consents.end_tokens(item.patient_id, item.client_id, item.consent_generation)
+            return None
         return item
 
     def delete_authorization_code(self, item: AuthorizationCodeItem) -> None:
@@ -97,7 +98,8 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
         try:  # one use only, even under concurrent requests
             item.update(actions=[AuthorizationCodeItem.used.set(True)],
                         condition=AuthorizationCodeItem.used == False)  # noqa: E712
-        except UpdateError:
+        except UpdateError:  # used meanwhile by a concurrent request: a replay as well
+            self.server.consents.end_tokens(item.patient_id, item.client_id, item.consent_generation)
             return None
         authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
         return authorization and replace(authorization, nonce=item.nonce, auth_time=item.get_auth_time(),

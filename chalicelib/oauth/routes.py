@@ -1,8 +1,9 @@
 """HTTP routes of the authorization server: discovery, keys, authorization and token endpoints."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Callable, Optional, Tuple
 
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from chalice import Blueprint, Response
 
 from chalicelib import web
@@ -74,17 +75,24 @@ def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], 
         consent forms."""
         return authorize()
 
+    def answer(respond: Callable[[ChaliceOAuth2Request], Tuple[int, Any, Any]]) -> Response:
+        """A token, revocation or introspection answer: parameters from the body only, each once."""
+        ready()
+        oauth_request = ChaliceOAuth2Request(routes.request, issuer, body_only=True)
+        if oauth_request.repeated:
+            error = InvalidRequestError(oauth_request.repeated_description())
+            status, body, headers = server.handle_error_response(oauth_request, error)
+        else:
+            status, body, headers = respond(oauth_request)
+        return json_response(body, status, {**dict(headers), "Cache-Control": "no-store", "Pragma": "no-cache"})
+
     @routes.route("/oauth/token", methods=["POST"], content_types=_FORM, cors=True)
     def token():
         """The token endpoint: exchanges a code and its PKCE verifier for an access token (JWT)."""
-        ready()
-        status, body, headers = server.create_token_response(ChaliceOAuth2Request(routes.request, issuer))
-        return json_response(body, status, {**headers, "Cache-Control": "no-store", "Pragma": "no-cache"})
+        return answer(server.create_token_response)
 
     def endpoint(name: str) -> Response:
-        ready()
-        status, body, headers = server.create_endpoint_response(name, ChaliceOAuth2Request(routes.request, issuer))
-        return json_response(body, status, {**dict(headers), "Cache-Control": "no-store", "Pragma": "no-cache"})
+        return answer(lambda oauth_request: server.create_endpoint_response(name, oauth_request))
 
     @routes.route("/oauth/revoke", methods=["POST"], content_types=_FORM, cors=True)
     def revoke():

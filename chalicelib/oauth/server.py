@@ -5,6 +5,7 @@ this module supplies clients (published apps), codes (Grants table) and tokens (
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import uuid
 from collections import defaultdict
@@ -48,15 +49,17 @@ class ChalicePayload(OAuth2Payload):
 
 
 class ChaliceOAuth2Request(OAuth2Request):
-    """A Chalice request as Authlib sees it: query and form parameters together.
+    """A Chalice request as Authlib sees it: query and form parameters together, or the form's
+    alone (`body_only`: the token, revocation and introspection endpoints, RFC 6749 section 3.2).
+    `repeated` names the parameters sent more than once, which no endpoint accepts.
 
     The consent form names its checkboxes `scope` (one per scope, as SMART clients and tests
     expect) and carries the original request's scope as `requested_scope`: here the latter is the
     request's `scope` again, and the ticked boxes are `scope_choices`."""
 
-    def __init__(self, request: Request, base_url: str) -> None:
+    def __init__(self, request: Request, base_url: str, body_only: bool = False) -> None:
         query: Dict[str, List[str]] = {}
-        for name in request.query_params or {}:
+        for name in () if body_only else request.query_params or {}:
             query[name] = list(request.query_params.getlist(name))
         form: Dict[str, List[str]] = {}
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -70,6 +73,7 @@ class ChaliceOAuth2Request(OAuth2Request):
         uri = base_url + request.path + ("?" + urlencode(query, doseq=True) if query else "")
         super().__init__(request.method, uri, headers=dict(request.headers))
         values = {**query, **{k: query.get(k, []) + v for k, v in form.items()}}
+        self.repeated = sorted(name for name, given in values.items() if len(given) > 1)
         self.payload = ChalicePayload(values)
         self._form = {k: v[0] for k, v in form.items() if v}
         self._args = {k: v[0] for k, v in query.items() if v}
@@ -77,6 +81,13 @@ class ChaliceOAuth2Request(OAuth2Request):
     @property
     def form(self) -> Dict[str, str]:
         return self._form
+
+    def repeated_description(self) -> str:
+        """Why a request with repeated parameters is refused, naming those with plain names (the
+        text of an OAuth error may not carry just any character)."""
+        plain = [name for name in self.repeated if re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", name)]
+        return "Each parameter may be sent once only (RFC 6749 section 3.1)" + (
+            f"; repeated: {', '.join(plain)}." if plain else ".")
 
     @property
     def args(self) -> Dict[str, str]:

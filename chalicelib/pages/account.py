@@ -10,12 +10,11 @@ from chalicelib import web
 from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import ConsentService, approved_entry
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
-from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions
 from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.oauth.models import SessionItem
 
 DEFAULT_NEXT = "/account/consents"
-DEMO_SIGN_IN = "demo"  # who vouched for a session's citizen: the demo identity picker
 
 
 def safe_next(value: Optional[str]) -> str:
@@ -85,7 +84,7 @@ class AccountPages:
         self.check_form(visitor, csrf_token)
         if login_hint not in {p["id"] for p in self.demo_patients}:
             raise InvalidRequest("Pick one of the fictional people.")
-        return self.sessions.sign_in(visitor.session_id, login_hint, signed_in_by=DEMO_SIGN_IN)
+        return self.sessions.sign_in(visitor.session_id, login_hint, signed_in_by=DEMO_SIGN_IN)[0]
 
     def sign_out(self, visitor: Visitor, csrf_token: Optional[str]) -> Optional[str]:
         """Ends the session (and with it what it kept alive, such as online_access tokens); for a

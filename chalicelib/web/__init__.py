@@ -20,11 +20,12 @@ MAX_LOCAL_PATH = 4096  # a `next` may carry a whole authorization request
 def is_local_path(value: Optional[str]) -> bool:
     """Whether a return address (`next`) is a page of this site, so that redirecting to it is no
     open redirect: one leading `/`, not `//host` nor `/\\host` (some browsers read a backslash as a
-    slash), and no whitespace or control character (browsers strip them, turning `/\t/host` into
-    `//host`)."""
+    slash), no whitespace or control character (browsers strip them, turning `/\t/host` into
+    `//host`), and nothing outside ASCII (a `Location` header carries ASCII only; our own paths
+    are percent-encoded)."""
     return bool(value) and len(value) <= MAX_LOCAL_PATH and value.startswith("/") and \
         not value.startswith("//") and "\\" not in value and \
-        not any(ord(char) <= 0x20 or ord(char) == 0x7f for char in value) and \
+        all(0x20 < ord(char) < 0x7f for char in value) and \
         not urlsplit(value).netloc
 
 

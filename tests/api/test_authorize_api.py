@@ -112,12 +112,26 @@ def test_a_citizen_consents_and_the_app_gets_a_scoped_token(client):
     assert body["access_grant_expiration"] > claims["exp"]
 
 
-def test_a_code_works_once(client):
+def test_a_code_works_once_and_its_replay_revokes_what_it_produced(client):
+    """RFC 6749 section 4.1.2: a second use is refused, and the tokens of the first stop working
+    (a replayed code may be a stolen one). The consent itself stands."""
     verifier, challenge = pkce()
-    code = redirect_params(consent(client, challenge)[0])["code"]
-    assert exchange(client, code, verifier).status_code == 200
+    code = redirect_params(consent(client, challenge, scope="launch/patient patient/Observation.rs offline_access")[0])["code"]
+    first = exchange(client, code, verifier)
+    assert first.status_code == 200
+    tokens = first.json_body
     replay = exchange(client, code, verifier)
     assert replay.status_code == 400 and replay.json_body["error"] == "invalid_grant"
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        answer = form_post(client, "/oauth/introspect", token=token, client_id=SANDBOX).json_body
+        assert answer == {"active": False}
+    assert refresh(client, tokens["refresh_token"]).json_body["error"] == "invalid_grant"
+    fhir = client.get("/fhir/Observation", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert fhir.status_code == 401
+    # the citizen's consent stands: the app's next authorization needs no consent page
+    verifier, challenge = pkce()
+    again = client.get(authorize_url(challenge, login_hint="demo-alice", scope="launch/patient patient/Observation.rs"))
+    assert again.status_code == 302 and "code=" in again.headers["Location"]
 
 
 def test_a_wrong_verifier_is_refused(client):
@@ -129,7 +143,17 @@ def test_a_wrong_verifier_is_refused(client):
 
 def test_deny_sends_access_denied(client):
     response, _ = consent(client, pkce()[1], decision="deny")
-    assert redirect_params(response) == {"error": "access_denied", "state": "st-123"}
+    assert redirect_params(response) == {"error": "access_denied", "state": "st-123", "iss": "https://testserver"}
+
+
+def test_every_authorization_response_names_its_issuer(client):
+    """RFC 9207: the app can check the answer came from the server it sent the citizen to."""
+    allowed = redirect_params(consent(client, pkce()[1])[0])
+    refused = redirect_params(client.get(authorize_url(pkce()[1], scope="patient/Immunization.rs")))
+    assert allowed["iss"] == refused["iss"] == "https://testserver"
+    assert "code" in allowed and refused["error"] == "invalid_scope"
+    metadata = client.get("/.well-known/oauth-authorization-server").json_body
+    assert metadata["authorization_response_iss_parameter_supported"] is True
 
 
 def test_an_active_consent_skips_the_page_unless_prompt_consent(client):
@@ -150,6 +174,22 @@ def test_the_consent_form_needs_its_csrf_token(client):
     response = client.post("/oauth/authorize", body=urlencode(fields), headers={
         "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)})
     assert response.status_code == 403 and "Location" not in response.headers
+
+
+def test_signing_in_on_the_identity_picker_starts_a_new_session(client):
+    """Session fixation: a session id planted in the citizen's browser before sign-in (here, the
+    attacker's own visit to the authorization page) must sign no one in afterwards."""
+    _, challenge = pkce()
+    planted = client.get(authorize_url(challenge))  # the picker, no one signed in
+    assert planted.status_code == 200
+    picker = read_form(planted.body.decode())
+    fields = list(picker.fields) + [("login_hint", "demo-alice")]
+    signed_in = client.post("/oauth/authorize", body=urlencode(fields), headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(planted)})
+    assert signed_in.status_code == 200 and "Bac à sable développeurs" in signed_in.body.decode()
+    assert cookie_of(signed_in) != cookie_of(planted)
+    assert client.get("/me/consents", headers={"Cookie": cookie_of(planted)}).status_code == 401
+    assert client.get("/me/consents", headers={"Cookie": cookie_of(signed_in)}).status_code == 200
 
 
 @pytest.mark.parametrize("overrides, error", [
@@ -281,6 +321,44 @@ def test_introspection_tells_active_and_inactive_tokens(client):
         assert form_post(client, "/oauth/introspect", token=token, client_id=SANDBOX).json_body == {"active": False}
     other = form_post(client, "/oauth/introspect", token=tokens["access_token"], client_id="rdv-facile")
     assert other.status_code in (200, 401) and other.json_body.get("active") in (False, None)
+
+
+def test_token_parameters_come_once_and_in_the_body(client):
+    """RFC 6749 sections 3.1 and 3.2: no parameter twice (which verifier, which redirect URI would
+    count?), and none from the query string of a POST to the token endpoint."""
+    verifier, challenge = pkce()
+    code = redirect_params(consent(client, challenge)[0])["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": SANDBOX}
+    twice = client.post("/oauth/token", body=urlencode(form) + "&code_verifier=" + verifier + "&code_verifier=x",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert twice.status_code == 400 and twice.json_body["error"] == "invalid_request"
+    assert "code_verifier" in twice.json_body["error_description"]
+    in_query = client.post("/oauth/token?code_verifier=" + verifier, body=urlencode(form),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert in_query.status_code == 400 and in_query.json_body["error"] in ("invalid_request", "invalid_grant")
+    assert exchange(client, code, verifier).status_code == 200  # the code was not spent by those
+
+
+@pytest.mark.parametrize("repeated", [("redirect_uri", "http://localhost:9999/callback"),
+                                      ("aud", "https://other.example/fhir"), ("state", "other")])
+def test_an_authorization_request_with_a_repeated_parameter_gets_a_page(client, repeated):
+    query = authorize_url(pkce()[1], login_hint="demo-alice") + "&" + urlencode([repeated])
+    page = client.get(query)
+    assert page.status_code == 400 and "Location" not in page.headers
+
+
+def test_revocation_answers_follow_rfc_7009(client):
+    tokens = offline_tokens(client)
+    # An access token cannot be recalled on its own: an error response of RFC 6749 section 5.2.
+    access = form_post(client, "/oauth/revoke", token=tokens["access_token"], client_id=SANDBOX)
+    assert access.status_code == 400 and access.json_body["error"] == "unsupported_token_type"
+    # A hint the server does not know is ignored (section 2.1): the refresh token is still found.
+    odd = form_post(client, "/oauth/revoke", token=tokens["refresh_token"], token_type_hint="weird", client_id=SANDBOX)
+    assert odd.status_code == 200
+    assert form_post(client, "/oauth/introspect", token=tokens["refresh_token"], token_type_hint="weird",
+                     client_id=SANDBOX).json_body == {"active": False}
+    missing = form_post(client, "/oauth/revoke", client_id=SANDBOX)
+    assert missing.status_code == 400 and missing.json_body["error"] == "invalid_request"
 
 
 def test_revoking_a_refresh_token_ends_it_and_its_family(client):

@@ -34,6 +34,7 @@ MATRIX = [
     ("patient/Observation.c", "Observation", {"create"}),
     ("patient/DocumentReference.rs", "DocumentReference", {"read", "search"}),
     ("patient/DocumentReference.c", "DocumentReference", {"create"}),
+    ("patient/DocumentReference.cud", "DocumentReference", {"create", "update", "delete"}),
     ("patient/Appointment.rs", "Appointment", {"read", "search"}),
     ("patient/Appointment.cud", "Appointment", {"create", "update", "delete"}),
     ("patient/Appointment.write", "Appointment", {"create", "update", "delete"}),
@@ -53,6 +54,33 @@ def test_a_scope_allows_its_interactions_and_nothing_else(client, records, scope
     assert outcomes == expected
     other = "Observation" if resource_type != "Observation" else "Appointment"
     assert fhir_get(client, f"/fhir/{other}", token).status_code == 403
+
+
+def test_a_granular_scope_changes_and_deletes_only_within_its_category(client, records):
+    """A token limited to prescriptions meets an imaging document as if it did not exist, for a
+    change or a deletion as for a read: it neither alters it nor learns that it is there."""
+    def document(loinc):
+        return dict(DOCUMENT, type={"coding": [{"system": "http://loinc.org", "code": loinc}]})
+    writer = smart_token(client, "launch/patient patient/DocumentReference.rs patient/DocumentReference.cud")
+    imaging = fhir_post(client, "/fhir/DocumentReference", writer, document("18748-4")).json_body["id"]
+    mine = fhir_post(client, "/fhir/DocumentReference", writer, document("57833-6")).json_body["id"]
+    narrow = smart_token(client, "launch/patient patient/DocumentReference.rs?category=prescription "
+                                 "patient/DocumentReference.cud?category=prescription")
+    path = f"/fhir/DocumentReference/{imaging}"
+    answers = [fhir_get(client, path, narrow),
+               fhir_put(client, path, narrow, dict(document("57833-6"), id=imaging)),
+               fhir_put(client, path, narrow, dict(document("57833-6"), id=imaging), **{"If-Match": 'W/"1"'}),
+               client.delete(path, headers=auth(narrow))]
+    assert [a.status_code for a in answers] == [404, 404, 404, 404]
+    assert all(a.json_body["resourceType"] == "OperationOutcome" for a in answers)
+    # within its category, the same token may
+    changed = fhir_put(client, f"/fhir/DocumentReference/{mine}", narrow, dict(document("57833-6"), id=mine,
+                                                                              description="Renouvellement"))
+    assert changed.status_code == 200, changed.body
+    assert client.delete(f"/fhir/DocumentReference/{mine}", headers=auth(narrow)).status_code == 204
+    reader = smart_token(client, "launch/patient patient/DocumentReference.rs")  # (the consent was re-given)
+    unchanged = fhir_get(client, path, reader).json_body
+    assert unchanged["meta"]["versionId"] == "1" and unchanged["type"]["coding"][0]["code"] == "18748-4"
 
 
 def test_a_writer_overtaken_between_its_read_and_its_write_loses_nothing(client, records, monkeypatch):

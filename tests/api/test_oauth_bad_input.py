@@ -21,3 +21,16 @@ def test_malformed_posts_never_reach_a_500(client, path, body):
 def test_malformed_authorization_requests_never_reach_a_500(client, query):
     r = client.get("/oauth/authorize?" + query)
     assert r.status_code < 500, r.body
+
+
+# Characters Authlib will not quote in an error description, in the redirect URI or response type.
+@pytest.mark.parametrize("query", ["response_type=code&client_id=demo-sandbox&redirect_uri=http://evil.example/%22&state=s",
+                                   "response_type=code&client_id=demo-sandbox&redirect_uri=http://evil.example/%5C",
+                                   "response_type=code&client_id=demo-sandbox&redirect_uri=http://%C3%A9vil.example/",
+                                   "response_type=code&client_id=demo-sandbox&redirect_uri=%FF",
+                                   "response_type=code%22&client_id=demo-sandbox&redirect_uri=http://127.0.0.1:9999/callback",
+                                   "response_type=cod%C3%A9&client_id=demo-sandbox&redirect_uri=http://127.0.0.1:9999/callback"])
+def test_unquotable_authorization_requests_get_an_error_page(client, query):
+    r = client.get("/oauth/authorize?" + query)
+    assert r.status_code == 400 and r.headers["Content-Type"].startswith("text/html"), r.body
+    assert "Location" not in r.headers, "nothing about such a request can be trusted enough to redirect"

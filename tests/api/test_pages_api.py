@@ -151,7 +151,7 @@ def test_sign_in_with_the_demo_picker_goes_to_next_with_a_new_session(client):
 
 def test_sign_in_never_redirects_off_site(client):
     for next_path in ("//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)",
-                      "/ok\r\nLocation: x", ""):
+                      "/ok\r\nLocation: x", "/\u3002evil", "/caf\u00e9", ""):
         answer, _ = sign_in(client, next_path=next_path)
         assert answer.headers["Location"] == "/account/consents", next_path
 
@@ -248,7 +248,7 @@ def test_the_consent_page_is_polished_and_keeps_its_form(client):
 
 
 def test_a_citizen_signed_in_elsewhere_is_never_shown_by_internal_id(client):
-    session_id = CitizenSessions(utc_now).sign_in(None, "citizen-7f3a", signed_in_by="https://fc.example")
+    session_id, _ = CitizenSessions(utc_now).sign_in(None, "citizen-7f3a", signed_in_by="https://fc.example")
     page = html(client.get("/", headers={"Cookie": f"mes_session={session_id}"}))
     assert "Connecté·e</li>" in page and "citizen-7f3a" not in page
     assert 'action="/account/sign-out"' in page

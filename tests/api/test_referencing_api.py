@@ -152,6 +152,14 @@ def test_malformed_json_is_400(client, publisher_token):
     assert response.status_code == 400 and response.json_body["error"]["code"] == "bad_request"
 
 
+@pytest.mark.parametrize("depth", [65, 100_000])
+def test_json_nested_too_deep_is_400_not_a_crash(client, publisher_token, depth):
+    body = "[" * depth + "]" * depth
+    response = client.post("/publisher/apps", body='{"a": ' + body + "}", headers={
+        "Content-Type": "application/json", **bearer(publisher_token)})
+    assert response.status_code == 400 and "deep" in response.json_body["error"]["message"]
+
+
 def test_schema_violations_are_422_with_every_pointer(client, listing, publisher_token):
     bad = copy.deepcopy(listing)
     bad["redirect_uris"] = ["http://evil.example.com/cb"]

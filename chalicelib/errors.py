@@ -10,6 +10,12 @@ from chalicelib.responses import json_response
 Detail = Dict[str, Any]
 
 
+def oauth_description(text: str) -> str:
+    """A message as an OAuth `error_description` may carry it (RFC 6749 section 5.2: printable
+    ASCII without `"` or `\\`): any other character, which could only come from the request, as `?`."""
+    return "".join(char if 0x20 <= ord(char) <= 0x7e and char not in '"\\' else "?" for char in text)
+
+
 class DomainError(Exception):
     """A rule said no. Services raise these; the edge turns them into responses."""
 

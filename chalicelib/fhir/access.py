@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import FrozenSet, Optional, Tuple
-from urllib.parse import parse_qsl
 
 import jwt
 
@@ -15,7 +14,7 @@ from chalicelib.catalog.models import is_app_id
 from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.oauth.claims import SEALED_CLAIM, ClaimSeal, SealError
 from chalicelib.oauth.keys import TokenKeys
-from chalicelib.oauth.scopes import DataScope, InvalidScope, ScopeRequest
+from chalicelib.oauth.scopes import DataScope, InvalidScope, ScopeRequest, categories_allowed
 
 INTERACTION_PERMISSION = {"read": "r", "search": "s", "create": "c", "update": "u", "delete": "d"}
 
@@ -28,7 +27,8 @@ def invalid_token(description: str) -> Unauthenticated:
 @dataclass(frozen=True)
 class Permission:
     """What a token allows on one resource type for one interaction: everything, or only some
-    categories (granular scopes such as `patient/Observation.rs?category=vital-signs`)."""
+    categories (granular scopes such as `patient/Observation.rs?category=vital-signs`, or the same
+    with the category's system, `?category=<system>|vital-signs`: codes here, see oauth/scopes.py)."""
 
     categories: Optional[FrozenSet[str]]  # None: all categories
 
@@ -48,16 +48,9 @@ class AccessGrant:
     def permission(self, resource_type: str, interaction: str) -> Permission:
         """The permission, or 403 insufficient_scope."""
         letter = INTERACTION_PERMISSION[interaction]
-        categories = set()
-        for scope in self.scopes:
-            if scope.resource in (resource_type, "*") and letter in scope.permissions:
-                if not scope.query:
-                    return Permission(None)
-                restriction = dict(parse_qsl(scope.query))
-                if set(restriction) == {"category"}:
-                    categories.update(value.rpartition("|")[2] for value in restriction["category"].split(","))
-        if categories:
-            return Permission(frozenset(categories))
+        categories = categories_allowed(self.scopes, resource_type, letter)
+        if categories is None or categories:
+            return Permission(categories)
         needed = f"patient/{resource_type}.{letter}"
         raise Forbidden(f"The access token does not allow {interaction} on {resource_type} (needs {needed}).",
                         headers={"WWW-Authenticate": f'Bearer realm="fhir", error="insufficient_scope", '

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from chalicelib.errors import DomainError
 
@@ -67,6 +67,14 @@ class Terminology:
     @cached_property
     def measures(self) -> Dict[str, Dict[str, Any]]:
         return {m["code"]: m for m in self._data["measures"]}
+
+    @cached_property
+    def categories(self) -> Dict[str, Tuple[str, FrozenSet[str]]]:
+        """The categories each resource type is filed under, as (code system, codes): what a
+        granular scope (`patient/Observation.rs?category=...`) may name."""
+        return {"Observation": (self.systems["observation_category"],
+                                frozenset(m["category"] for m in self._data["measures"])),
+                "DocumentReference": (self.systems["document_category"], frozenset(self.document_categories))}
 
 
 @lru_cache(maxsize=4)

@@ -15,6 +15,7 @@ from chalice.app import Request
 from chalicelib import web
 from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
+from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, session_key
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
@@ -182,7 +183,7 @@ class AuthorizeFlow:
         """Back to the app when its redirect URI is known to be registered; otherwise a page,
         never a redirect to an unverified address."""
         if redirect_uri:
-            params = [("error", error), ("error_description", description)]
+            params = [("error", error), ("error_description", oauth_description(description))]
             if state:
                 params.append(("state", state))
             return self._back(redirect_uri, params, session_id)

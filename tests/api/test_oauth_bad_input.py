@@ -34,3 +34,11 @@ def test_unquotable_authorization_requests_get_an_error_page(client, query):
     r = client.get("/oauth/authorize?" + query)
     assert r.status_code == 400 and r.headers["Content-Type"].startswith("text/html"), r.body
     assert "Location" not in r.headers, "nothing about such a request can be trusted enough to redirect"
+
+
+@pytest.mark.parametrize("scope", ['patient/Obs"ervation.rs', "patient/Observation.rs\\", "patient/Observation.rs?category=\u00e9"])
+def test_a_refresh_scope_with_unquotable_characters_is_invalid_scope(client, scope):
+    from tests.api.test_authorize_api import offline_tokens, refresh
+    tokens = offline_tokens(client)
+    answer = refresh(client, tokens["refresh_token"], scope=scope)
+    assert answer.status_code == 400 and answer.json_body["error"] == "invalid_scope", answer.body

@@ -79,6 +79,9 @@ class AppHead(AppItem, discriminator="head"):
     approved_scopes = UnicodeSetAttribute(null=True)
     referenced_from = UTCDateTimeAttribute(null=True)
     referenced_until = UTCDateTimeAttribute(null=True)
+    # Moved on at each suspension; tokens carry the epoch they were issued in, so that those issued
+    # before a suspension stay refused after the reinstatement (it may have answered a leak).
+    token_epoch = NumberAttribute(null=True)
     public = JSONAttribute(null=True)  # the public listing of the live version
     facets = UnicodeSetAttribute(null=True)  # catalogue index partitions it appears in
     history = JSONAttribute(default=list)  # who changed what, when and why: shown to the publisher
@@ -92,6 +95,18 @@ class AppHead(AppItem, discriminator="head"):
 
     def lapsed(self, now: datetime) -> bool:
         return self.referenced_until is not None and self.referenced_until <= now
+
+    @property
+    def epoch(self) -> int:
+        """The token epoch: 0 until the app's first suspension."""
+        return int(self.token_epoch or 0)
+
+    @classmethod
+    def epoch_is(cls, epoch: int):
+        """The condition that the token epoch is still `epoch` (for the FHIR gate's transaction)."""
+        if epoch == 0:
+            return cls.token_epoch.does_not_exist() | (cls.token_epoch == 0)
+        return cls.token_epoch == epoch
 
 
 class ListingVersion(AppItem, discriminator="listing"):

@@ -12,7 +12,7 @@ import jwt
 
 from chalicelib.catalog.models import is_app_id
 from chalicelib.errors import Forbidden, Unauthenticated
-from chalicelib.oauth.claims import SEALED_CLAIM, ClaimSeal, SealError
+from chalicelib.oauth.claims import APP_EPOCH_CLAIM, SEALED_CLAIM, ClaimSeal, SealError
 from chalicelib.oauth.keys import TokenKeys
 from chalicelib.oauth.scopes import DataScope, InvalidScope, ScopeRequest, categories_allowed
 
@@ -44,6 +44,7 @@ class AccessGrant:
     generation: int
     scopes: Tuple[DataScope, ...]
     scope_text: str
+    app_epoch: int  # the app's token epoch when the token was issued (AppHead.token_epoch)
 
     def permission(self, resource_type: str, interaction: str) -> Permission:
         """The permission, or 403 insufficient_scope."""
@@ -83,8 +84,9 @@ class TokenVerifier:
             scopes = ScopeRequest.parse(str(claims.get("scope", ""))).data
         except (SealError, InvalidScope):
             raise invalid_token("The access token is not valid here.") from None
-        generation = claims.get("consent_generation")
-        if not isinstance(generation, int):
+        generation, epoch = claims.get("consent_generation"), claims.get(APP_EPOCH_CLAIM, 0)
+        if not isinstance(generation, int) or not isinstance(epoch, int):
             raise invalid_token("The access token is not valid here.")
-        return AccessGrant(app_id, str(claims["patient"]), patient_id, generation, scopes, str(claims.get("scope", "")))
+        return AccessGrant(app_id, str(claims["patient"]), patient_id, generation, scopes, str(claims.get("scope", "")),
+                           epoch)
 

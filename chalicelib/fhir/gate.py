@@ -49,7 +49,8 @@ class Gate:
                 transaction.condition_check(
                     AppHead, grant.app_id, HEAD_VERSION,
                     condition=(AppHead.status == "published")
-                    & (AppHead.referenced_until.does_not_exist() | (AppHead.referenced_until > now)))
+                    & (AppHead.referenced_until.does_not_exist() | (AppHead.referenced_until > now))
+                    & AppHead.epoch_is(grant.app_epoch))
                 transaction.save(entry)
                 for write in writes:
                     write(transaction)

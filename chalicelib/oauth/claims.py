@@ -23,6 +23,7 @@ from chalicelib.oauth.models import GrantItem
 
 _NONCE_BYTES = 12
 SEALED_CLAIM = "mes_ref"  # the access-token claim that carries it
+APP_EPOCH_CLAIM = "app_epoch"  # the app's token epoch at issuance (AppHead.token_epoch)
 _CONTEXT = {"purpose": "mes-access-token-claims"}  # KMS encryption context of the data key
 
 

@@ -11,6 +11,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.identity.citizens import session_alive
+from chalicelib.oauth.claims import APP_EPOCH_CLAIM
 from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem, grant_key
 
 _CLIENT_AUTH = ["none", "client_secret_basic", "private_key_jwt"]
@@ -107,7 +108,7 @@ class BrokerIntrospection(IntrospectionEndpoint):
             return (consent is not None and consent.app_id == token.claims["client_id"]
                     and server.authorization_for(consent.patient_id, consent.app_id,
                                                  token.claims.get("consent_generation", -1)) is not None
-                    and server.query_client(consent.app_id) is not None)
+                    and _still_referenced(server, consent.app_id, token.claims.get(APP_EPOCH_CLAIM, 0)))
         item = token.item
         try:
             family = RefreshFamily.get(f"family#{item.family_id}")
@@ -116,7 +117,7 @@ class BrokerIntrospection(IntrospectionEndpoint):
         return (item.rotated_at is None and family.revoked_at is None and item.expires_at > server.clock()
                 and (not family.session_key or session_alive(family.session_key, item.patient_id, server.clock()))
                 and server.authorization_for(item.patient_id, item.client_id, item.consent_generation) is not None
-                and server.query_client(item.client_id) is not None)
+                and _still_referenced(server, item.client_id, family.app_epoch or 0))
 
     def introspect_token(self, token: Token) -> Dict[str, Any]:
         if isinstance(token, AccessToken):
@@ -128,3 +129,10 @@ class BrokerIntrospection(IntrospectionEndpoint):
         return {"active": True, "token_type": "refresh_token", "scope": item.scope, "client_id": item.client_id,
                 "exp": int(item.expires_at.timestamp()), "iat": int(item.issued_at.timestamp()),
                 "sub": consent.pairwise_id, "patient": consent.pairwise_id, "iss": self.server.issuer}
+
+
+def _still_referenced(server, app_id: str, epoch: Any) -> bool:
+    """The app is a client still (published, not lapsed), and was not suspended since the token's
+    epoch."""
+    client = server.query_client(app_id)
+    return client is not None and client.head.epoch == epoch

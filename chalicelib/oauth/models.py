@@ -116,6 +116,7 @@ class RefreshFamily(GrantItem, discriminator="family"):
 
     client_id = UnicodeAttribute()
     patient_id = UnicodeAttribute()
+    app_epoch = NumberAttribute(null=True)  # the app's token epoch when authorized (AppHead.token_epoch)
     revoked_at = UTCDateTimeAttribute(null=True)
     # online_access without offline_access: the family is usable only while this sign-in session
     # (its grant key) is alive; None for offline_access, which lasts as long as the consent.

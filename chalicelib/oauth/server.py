@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.assertions import PrivateKeyJwt
-from chalicelib.oauth.claims import SEALED_CLAIM, ClaimSeal
+from chalicelib.oauth.claims import APP_EPOCH_CLAIM, SEALED_CLAIM, ClaimSeal
 from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
 from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorizationCodeGrant,
                                      SmartRefreshTokenGrant)
@@ -180,6 +180,7 @@ class BrokerServer(AuthorizationServer):
             online_only = "offline_access" not in token["scope"].split()
             RefreshFamily(f"family#{family_id}", client_id=request.client.get_client_id(),
                           patient_id=user.patient_id, expires_at=user.consent_expires_at,
+                          app_epoch=request.client.head.epoch,
                           session_key=user.session_key if online_only else None).save()
         else:
             family_id = previous.family_id
@@ -213,7 +214,7 @@ class BrokerServer(AuthorizationServer):
         claims = {"iss": self.issuer, "aud": self.fhir_base_url, "sub": user.pairwise_id,
                   "patient": user.pairwise_id, "client_id": client.get_client_id(), "scope": scope,
                   "jti": str(uuid.uuid4()), "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME,
-                  "consent_generation": user.consent_generation}
+                  "consent_generation": user.consent_generation, APP_EPOCH_CLAIM: client.head.epoch}
         if self.seal is not None:  # the citizen's internal id, for the FHIR API only (oauth/claims.py)
             claims[SEALED_CLAIM] = self.seal.seal(user.patient_id, client.get_client_id())
         token = {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",

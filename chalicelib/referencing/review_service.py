@@ -147,6 +147,8 @@ class ReviewService:
             entries = self.catalog.bring_back(head)
         else:
             stale = self.catalog.take_down(head, target)
+        if action == "suspend":
+            head.token_epoch = head.epoch + 1  # its tokens stay dead after a reinstatement (AppHead.token_epoch)
         record(head, principal, action, now, reason=body["reason"], status=target)
         commit(head, now, (), entries, stale)
         return app_summary(head, self.clock)

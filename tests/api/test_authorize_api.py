@@ -388,6 +388,30 @@ def test_suspending_the_app_makes_its_tokens_inactive_and_refresh_fail(client, r
     assert answer.json_body.get("active") in (False, None)
 
 
+def test_tokens_from_before_a_suspension_stay_dead_after_the_reinstatement(client, reviewer_token):
+    """A suspension may answer an incident in which tokens leaked: reinstating the app must not
+    bring them back. The citizens' consents stand, so the app simply authorizes again."""
+    import json
+    tokens = offline_tokens(client)
+    bearer = {"Content-Type": "application/json", "Authorization": f"Bearer {reviewer_token}"}
+    for action in ("suspend", "reinstate"):
+        answer = client.post(f"/review/apps/{SANDBOX}/{action}", body=json.dumps({"reason": "fuite de jetons"}),
+                             headers=bearer)
+        assert answer.status_code == 200, answer.body
+    fhir = client.get("/fhir/Observation", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert fhir.status_code == 401 and 'error="invalid_token"' in fhir.headers["WWW-Authenticate"]
+    assert refresh(client, tokens["refresh_token"]).json_body["error"] == "invalid_grant"
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        assert form_post(client, "/oauth/introspect", token=token, client_id=SANDBOX).json_body == {"active": False}
+    verifier, challenge = pkce()  # a new authorization works at once, with no consent page
+    skipped = client.get(authorize_url(challenge, login_hint="demo-alice",
+                                       scope="launch/patient patient/Observation.rs offline_access"))
+    fresh = exchange(client, redirect_params(skipped)["code"], verifier).json_body
+    again = client.get("/fhir/Observation", headers={"Authorization": f"Bearer {fresh['access_token']}"})
+    assert again.status_code == 200
+    assert refresh(client, fresh["refresh_token"]).status_code == 200
+
+
 def test_a_citizen_sees_downloads_and_revokes_a_consent(client):
     verifier, challenge = pkce()
     response, page = consent(client, challenge, scope="launch/patient patient/Observation.rs offline_access")

@@ -66,7 +66,7 @@ US_CORE_DOCUMENT_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-docu
 def permission_of(scope, resource_type="Observation", interaction="search"):
     from chalicelib.fhir.access import AccessGrant
     return AccessGrant("demo-sandbox", "pairwise", "patient", 1, ScopeRequest.parse(scope).data,
-                       scope).permission(resource_type, interaction)
+                       scope, 0).permission(resource_type, interaction)
 
 
 @pytest.mark.parametrize("with_system, code_alone, resource_type, categories", [

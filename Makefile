@@ -39,12 +39,14 @@ $(AXE): package.json package-lock.json
 
 browser-deps: $(CHROMIUM) $(AXE)
 
-# The suite runs on TEST_WORKERS processes (pytest-xdist); tests that share a server, a browser or
-# the package build stay together on one (tests/conftest.py). TEST_WORKERS=0 runs it in one process.
+# The suite runs on TEST_WORKERS processes (pytest-xdist), a module's tests on one worker, so that
+# each e2e or browser module starts its server (and browser) once; the workers share one package
+# build (tests/infra/conftest.py). TEST_WORKERS=0 runs it in one process. (Not `loadgroup`: with
+# pytest 9, pytest-xdist 3.8 cannot tag a test's group, and groups were silently ignored.)
 TEST_WORKERS ?= 2
 
 test: $(STAMP) browser-deps
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not e2e"

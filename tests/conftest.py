@@ -128,20 +128,6 @@ def listing(referential):
     return listing
 
 
-# Under pytest-xdist (`make test`), tests that share an expensive fixture stay on one worker: each
-# e2e or browser module its local server (and browser), tests/infra the package it builds once.
-_SHARED_BY_MODULE = ("e2e", "browser")
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        parts = Path(str(item.fspath)).parts
-        if "infra" in parts:
-            item.add_marker(pytest.mark.xdist_group("infra"))
-        elif any(part in parts for part in _SHARED_BY_MODULE):
-            item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
-
-
 def pytest_terminal_summary(terminalreporter):
     """Page weights measured by the browser tests (tests/browser/conftest.py), from the reports
     (so that they show under pytest-xdist as in one process)."""

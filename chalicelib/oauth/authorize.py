@@ -107,7 +107,9 @@ class AuthorizeFlow:
         if login_hint and self.demo_logins and not form.get("decision"):
             if login_hint not in {p["id"] for p in self.demo_patients}:
                 return self._page("login.html", data, session_id, session, client, status=400)
-            if session_id == cookie_session_id:  # as on every sign-in: an id planted before signs no one in
+            if session.patient_id == login_hint:
+                pass  # signed in already, as this citizen
+            elif session_id == cookie_session_id:  # as on every sign-in: an id planted before signs no one in
                 session_id, session = self.sessions.sign_in(session_id, login_hint, signed_in_by=DEMO_SIGN_IN)
             else:  # a session this very request started: no one else can hold its id
                 session.update(actions=[SessionItem.patient_id.set(login_hint),

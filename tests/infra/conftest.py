@@ -1,6 +1,7 @@
 """The deployment package, built once per test session by `make package` as a deployer builds it."""
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import warnings
 from pathlib import Path
@@ -14,9 +15,24 @@ STAGE = "prod"  # the stage whose mistakes cost most; dev differs only by .chali
 
 
 @pytest.fixture(scope="session")
-def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """build/package/prod as `make package STAGE=prod` makes it, in a temporary directory."""
-    out = tmp_path_factory.mktemp("package")
+def package_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """build/package/prod as `make package STAGE=prod` makes it, in a temporary directory: once per
+    test session, even when pytest-xdist spreads tests/infra over several workers (the first one
+    builds in the session's shared temporary directory, under a lock; the others wait and reuse)."""
+    if worker_id == "master":  # one process
+        return _build(tmp_path_factory.mktemp("package"))
+    shared = tmp_path_factory.getbasetemp().parent  # this session's, shared by its workers
+    with open(shared / "package.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        out = shared / "package"
+        if not (out / "built").exists():
+            out.mkdir(exist_ok=True)
+            _build(out)
+            (out / "built").touch()
+        return out / STAGE
+
+
+def _build(out: Path) -> Path:
     # -o: never rebuild .venv from inside the suite that runs in it. cfn-lint runs as its own
     # test (test_template.py), so that a lint finding reads as one failure, not as every test's.
     # The layer is built afresh in a cache of this session's own, as on a fresh machine: nothing

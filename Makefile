@@ -40,9 +40,10 @@ $(AXE): package.json package-lock.json
 browser-deps: $(CHROMIUM) $(AXE)
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist), a module's tests on one worker, so that
-# each e2e or browser module starts its server (and browser) once; the workers share one package
-# build (tests/infra/conftest.py). TEST_WORKERS=0 runs it in one process. (Not `loadgroup`: with
-# pytest 9, pytest-xdist 3.8 cannot tag a test's group, and groups were silently ignored.)
+# each e2e or browser module starts its server (and browser) once, and tests/infra's modules on one
+# worker, which builds the package once (tests/conftest.py, tests/infra/conftest.py). TEST_WORKERS=0
+# runs it in one process. (Not `loadgroup`: with pytest 9, pytest-xdist 3.8 cannot tag a test's
+# group, and groups were silently ignored.)
 TEST_WORKERS ?= 2
 
 test: $(STAMP) browser-deps

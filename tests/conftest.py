@@ -128,6 +128,20 @@ def listing(referential):
     return listing
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """`make test`'s `--dist loadfile`, with tests/infra as one unit: its modules share the package
+    build (tests/infra/conftest.py), which one worker then makes while the other keeps testing."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class InfraTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/infra" if nodeid.startswith("tests/infra/") else super()._split_scope(nodeid)
+
+    return InfraTogether(config, log)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Page weights measured by the browser tests (tests/browser/conftest.py), from the reports
     (so that they show under pytest-xdist as in one process)."""

@@ -86,10 +86,10 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
             item = AuthorizationCodeItem.get(grant_key("code", code))
         except DoesNotExist:
             return None
-        if item.client_id != client.get_client_id() or item.expires_at <= self.server.clock():
-            return None
-        if item.used:  # a replayed code: what it produced dies with the consent generation
+        if item.used:  # a replayed code, by whichever client: what it produced dies with the consent generation
             self.server.consents.end_tokens(item.patient_id, item.client_id, item.consent_generation)
+            return None
+        if item.client_id != client.get_client_id() or item.expires_at <= self.server.clock():
             return None
         return item
 

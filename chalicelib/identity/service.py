@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import jwt
 
-from chalicelib.errors import Forbidden, Unauthenticated
+from chalicelib.errors import Forbidden, Unauthenticated, oauth_description
 
 ROLES = ("publisher", "reviewer")
 # Asymmetric algorithms only: a shared-secret algorithm would let anyone holding the key mint tokens.
@@ -53,7 +53,7 @@ class TrustedIssuer:
 
 
 def _challenge(error: str, description: str) -> Dict[str, str]:
-    safe = description.replace('"', "'")
+    safe = oauth_description(description.replace('"', "'"))  # RFC 6750 section 3: the same characters
     return {"WWW-Authenticate": f'Bearer realm="mes-appstore", error="{error}", error_description="{safe}"'}
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 _OAUTH_ERROR = {"description": "RFC 6749 error", "content": {"application/json": {"schema": {
     "type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"}, "error_description": {"type": "string"}}}}}}
-_FORM_BODY = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-    "type": "object", "required": ["grant_type"], "properties": {
-        "grant_type": {"const": "authorization_code"}, "code": {"type": "string"},
-        "redirect_uri": {"type": "string"}, "client_id": {"type": "string"},
-        "code_verifier": {"type": "string"}}}}}}
+_FORM_BODY = {"required": True, "description": "In the body only, each parameter once (RFC 6749 sections 3.1, 3.2).",
+              "content": {"application/x-www-form-urlencoded": {"schema": {
+                  "type": "object", "required": ["grant_type"], "properties": {
+                      "grant_type": {"enum": ["authorization_code", "refresh_token"]}, "code": {"type": "string"},
+                      "redirect_uri": {"type": "string"}, "client_id": {"type": "string"},
+                      "code_verifier": {"type": "string"}, "refresh_token": {"type": "string"},
+                      "scope": {"type": "string", "description": "refresh_token: a narrower scope (RFC 6749 section 6)"},
+                      "client_assertion_type": {"type": "string"}, "client_assertion": {"type": "string"}}}}}}
 _DISCOVERY = {"type": "object", "required": ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"],
               "properties": {"issuer": {"type": "string"}, "authorization_endpoint": {"type": "string"},
                              "token_endpoint": {"type": "string"}, "jwks_uri": {"type": "string"},
@@ -27,8 +30,11 @@ PATHS = {
             "type": "object", "required": ["token"], "properties": {
                 "token": {"type": "string"}, "token_type_hint": {"type": "string"},
                 "client_id": {"type": "string"}}}}}},
-        "responses": {"200": {"description": "Revoked, or unknown", "content": {"application/json": {
-            "schema": {"type": "object"}}}}, "400": _OAUTH_ERROR, "401": _OAUTH_ERROR}}},
+        "responses": {"200": {"description": "Revoked (a refresh token and its family), or unknown",
+                              "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "400": {**_OAUTH_ERROR, "description": "RFC 6749 error; unsupported_token_type for an "
+                                                             "access token, which cannot be revoked on its own"},
+                      "401": _OAUTH_ERROR}}},
     "/oauth/introspect": {"post": {
         "operationId": "introspect", "tags": ["oauth"], "summary": "Token introspection (RFC 7662)",
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
 
+from botocore.exceptions import ClientError, ConnectionError as BotocoreConnectionError, HTTPClientError
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from chalicelib.config import settings
@@ -15,6 +17,27 @@ class TableMeta:
     region = settings.region
     host = settings.dynamodb_endpoint
     billing_mode = PAY_PER_REQUEST_BILLING_MODE
+    # botocore's standard retries (throttling, 5xx, connection errors), with jittered backoff: 3
+    # attempts in all keep a throttled request's answer within about 3 s, then the edge answers 503
+    # with Retry-After rather than keep a Lambda (and the app) waiting.
+    max_retry_attempts = 2
+
+
+# What DynamoDB answers when the fault is its load or its own, not the request: worth a retry later.
+TRANSIENT_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
+                             "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
+                             "TransactionInProgressException"})
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` (from PynamoDB or botocore) says "try again later": throttling, DynamoDB's
+    own 5xx, or no answer at all."""
+    if isinstance(error, PynamoDBException):
+        return error.cause_response_code in TRANSIENT_CODES or (error.cause is not None and is_transient(error.cause))
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return error.response.get("Error", {}).get("Code") in TRANSIENT_CODES or status >= 500
+    return isinstance(error, (BotocoreConnectionError, HTTPClientError))
 
 
 M = TypeVar("M", bound=Model)

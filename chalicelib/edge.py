@@ -11,9 +11,11 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import errors
+from chalicelib.dynamodb import is_transient
 from chalicelib.observability import dynamodb_usage, logger
 
 View = Callable[..., Any]
+UNAVAILABLE = errors.ServiceUnavailable("The service is busy; try again in a moment.", headers={"Retry-After": "1"})
 
 
 def _path_of(request: Optional[Request]) -> str:
@@ -40,7 +42,10 @@ class Routes:
                     return view(*args, **kwargs)
                 except errors.DomainError as error:
                     return errors.error_response(_path_of(self.request), error)
-                except Exception:  # noqa: BLE001 - the one place an unexpected error is logged
+                except Exception as error:  # noqa: BLE001 - the one place an unexpected error is logged
+                    if is_transient(error):  # throttled, or failed after botocore's retries
+                        logger.warning("DynamoDB unavailable", extra={"route": path, "error": repr(error)[:300]})
+                        return errors.error_response(_path_of(self.request), UNAVAILABLE)
                     logger.exception("unhandled error", extra={"route": path})
                     return errors.error_response(
                         _path_of(self.request),

@@ -15,7 +15,13 @@ from pynamodb.models import Model
 from chalicelib.config import settings
 from chalicelib.dynamodb import TableMeta
 
-HEAD_VERSION = 0  # the version number under which an app's head item lives
+# The sort keys of an app's partition (Apps table): its head at 0, its listing versions at 1..n,
+# the small status item the FHIR gate reads on every call at -1, and one history event per change
+# of the head below that (-1 - the head's revision), so that a Query of `version < -1` reads the
+# history newest first and a Query of `version >= 0` reads the head and versions, whatever the
+# length of the history.
+HEAD_VERSION = 0
+STATUS_VERSION = -1
 # What an app id (also its OAuth client_id) looks like; anything else cannot be a key of ours,
 # and must not reach DynamoDB, which would refuse an empty or oversized key with an error.
 _APP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -63,7 +69,8 @@ class AppItem(Model):
 
 class AppHead(AppItem, discriminator="head"):
     """Where an app stands now. Holds the public view of its live version, so that an app's
-    public page and the checks made on every authorization read one item."""
+    public page and the checks made on every authorization read one item. Every write of the head
+    writes its status item (AppStatus) with it, and its history goes to AppEvent items."""
 
     status = UnicodeAttribute()  # unlisted | published | suspended | withdrawn
     revision = NumberAttribute(default=0)  # optimistic lock: every change of the head bumps it
@@ -84,14 +91,13 @@ class AppHead(AppItem, discriminator="head"):
     token_epoch = NumberAttribute(null=True)
     public = JSONAttribute(null=True)  # the public listing of the live version
     facets = UnicodeSetAttribute(null=True)  # catalogue index partitions it appears in
-    history = JSONAttribute(default=list)  # who changed what, when and why: shown to the publisher
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
     @classmethod
     def new(cls, app_id: str, publisher_siret: str, now: datetime) -> "AppHead":
         return cls(app_id, HEAD_VERSION, status="unlisted", publisher_siret=publisher_siret,
-                   client_id=app_id, history=[], created_at=now, updated_at=now)
+                   client_id=app_id, created_at=now, updated_at=now)
 
     def lapsed(self, now: datetime) -> bool:
         return self.referenced_until is not None and self.referenced_until <= now
@@ -101,12 +107,43 @@ class AppHead(AppItem, discriminator="head"):
         """The token epoch: 0 until the app's first suspension."""
         return int(self.token_epoch or 0)
 
+    def status_item(self) -> "AppStatus":
+        """The status item to write with this head (the same transaction or batch)."""
+        return AppStatus(self.app_id, STATUS_VERSION, status=self.status, referenced_until=self.referenced_until,
+                         token_epoch=self.token_epoch)
+
+
+class AppStatus(AppItem, discriminator="status"):
+    """What the FHIR gate needs of an app on every call, and nothing else: under 200 bytes, read
+    strongly consistently with the consent in one BatchGetItem, never written by a FHIR call
+    (docs/decisions/0010-hot-path-without-shared-items.md). Written with the head, from it."""
+
+    status = UnicodeAttribute()
+    referenced_until = UTCDateTimeAttribute(null=True)
+    token_epoch = NumberAttribute(null=True)  # as on the head
+
+    def refuses(self, epoch: int, now: datetime) -> bool:
+        """Whether a token issued in token epoch `epoch` is refused now (suspended, withdrawn,
+        lapsed, or suspended since the token was issued)."""
+        return (self.status != "published" or (self.referenced_until is not None and self.referenced_until <= now)
+                or int(self.token_epoch or 0) != epoch)
+
+
+class AppEvent(AppItem, discriminator="event"):
+    """One entry of an app's history (who changed what, when and why), shown to the publisher and
+    the commission; at version -1 - the head's revision after the change."""
+
+    at = UTCDateTimeAttribute()
+    action = UnicodeAttribute()
+    actor = JSONAttribute()
+    details = JSONAttribute(null=True)
+
     @classmethod
-    def epoch_is(cls, epoch: int):
-        """The condition that the token epoch is still `epoch` (for the FHIR gate's transaction)."""
-        if epoch == 0:
-            return cls.token_epoch.does_not_exist() | (cls.token_epoch == 0)
-        return cls.token_epoch == epoch
+    def key_of(cls, revision: int) -> int:
+        return STATUS_VERSION - revision
+
+    def view(self) -> dict:
+        return {"at": self.at.isoformat(), "action": self.action, "actor": self.actor, **(self.details or {})}
 
 
 class ListingVersion(AppItem, discriminator="listing"):
@@ -169,4 +206,5 @@ ALL_MODELS = (AppItem, CatalogEntry)
 @lru_cache(maxsize=1)
 def transaction_connection() -> Connection:
     """The connection TransactWrite uses; created once, reused across warm invocations."""
-    return Connection(region=settings.region, host=settings.dynamodb_endpoint)
+    return Connection(region=settings.region, host=settings.dynamodb_endpoint,
+                      max_retry_attempts=TableMeta.max_retry_attempts)

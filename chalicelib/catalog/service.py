@@ -185,6 +185,7 @@ class CatalogService:
         with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.save(listing_version)
             transaction.save(head)
+            transaction.save(head.status_item())
             for entry in publication.entries:
                 transaction.save(entry)
             for entry in publication.stale:
@@ -202,6 +203,7 @@ class CatalogService:
                                                                       start)
                 apps.save(listing_version)
                 apps.save(head)
+                apps.save(head.status_item())
                 for entry in publication.entries:
                     index.save(entry)
                 count += 1

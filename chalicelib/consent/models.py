@@ -1,6 +1,8 @@
 """PynamoDB models of the Consents table: one consent per (citizen, app), and its history."""
 from __future__ import annotations
 
+from typing import Optional
+
 from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -46,7 +48,12 @@ class ConsentItem(Model):
 
 
 class Consent(ConsentItem, discriminator="consent"):
+    """What the FHIR gate reads on every call of the app for this citizen (strongly consistent,
+    with the app's status, in one BatchGetItem): small, and never written by a FHIR call. Its
+    receipt is in the ConsentEvent of the grant (`receipt_key`); its history in ConsentEvents."""
+
     app_id = UnicodeAttribute()
+    app_name = UnicodeAttribute(null=True)  # as the citizen granted it (the list of consents shows it)
     status = UnicodeAttribute()  # active | revoked | expired
     active_app_id = UnicodeAttribute(null=True)
     scopes = JSONAttribute()  # granted data scopes (SMART v2) and context scopes
@@ -55,7 +62,14 @@ class Consent(ConsentItem, discriminator="consent"):
     granted_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
-    receipt = JSONAttribute()  # what was granted, to whom, for which purpose, from when, until when
+    receipt_key = UnicodeAttribute(null=True)  # the item_key of the grant's ConsentEvent, which holds the receipt
+    # Token families revoked one by one (RFC 7009) while their access tokens may still be alive:
+    # {family id prefix: unix time after which none of them is}. Pruned at every change, and
+    # bounded (consent/service.py MAX_REVOKED_FAMILIES): the item does not grow with revocations.
+    revoked_families = JSONAttribute(null=True)
+
+    def family_revoked(self, family_id: Optional[str]) -> bool:
+        return bool(family_id) and family_key(family_id) in (self.revoked_families or {})
 
 
 class ConsentEvent(ConsentItem, discriminator="event"):
@@ -63,6 +77,13 @@ class ConsentEvent(ConsentItem, discriminator="event"):
     action = UnicodeAttribute()  # granted | revoked
     at = UTCDateTimeAttribute()
     detail = JSONAttribute(null=True)
+    receipt = JSONAttribute(null=True)  # a grant's: what was granted, to whom, for which purpose, until when
+
+
+def family_key(family_id: str) -> str:
+    """How a token family is named in `revoked_families`: 64 bits of its random id are plenty to
+    tell apart the families of one consent, and keep the item small."""
+    return family_id[:16]
 
 
 ALL_MODELS = (ConsentItem,)

@@ -9,13 +9,14 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import AppHead, transaction_connection
-from chalicelib.consent.models import Consent, ConsentEvent
+from chalicelib.consent.models import Consent, ConsentEvent, family_key
 from chalicelib.errors import Conflict, NotFound
 
 Clock = Callable[[], datetime]
 # The durations a citizen may choose, in days; capped by the app's referencing period.
 DURATIONS = {"30": 30, "90": 90, "180": 180, "365": 365}
 DEFAULT_DURATION = "365"
+MAX_REVOKED_FAMILIES = 20
 
 
 class ConsentService:
@@ -52,16 +53,16 @@ class ConsentService:
         now = self.clock()
         previous = self.find(patient_id, head.app_id)
         until = min(now + timedelta(days=duration_days), head.referenced_until)
-        consent = Consent(
-            patient_id, head.app_id, app_id=head.app_id, status="active", active_app_id=head.app_id,
-            scopes={"data": data_scopes, "context": sorted(context)},
-            pairwise_id=previous.pairwise_id if previous else secrets.token_hex(16),
-            generation=(previous.generation + 1) if previous else 1,
-            granted_at=now, expires_at=until,
-            receipt=self._receipt(head, data_scopes, context, now, until))
         event = ConsentEvent(patient_id, f"{head.app_id}#{now.isoformat()}", app_id=head.app_id,
                              action="granted", at=now,
-                             detail={"scopes": data_scopes, "context": sorted(context), "until": until.isoformat()})
+                             detail={"scopes": data_scopes, "context": sorted(context), "until": until.isoformat()},
+                             receipt=self._receipt(head, data_scopes, context, now, until))
+        consent = Consent(
+            patient_id, head.app_id, app_id=head.app_id, app_name=head.public["name"], status="active",
+            active_app_id=head.app_id, scopes={"data": data_scopes, "context": sorted(context)},
+            pairwise_id=previous.pairwise_id if previous else secrets.token_hex(16),
+            generation=(previous.generation + 1) if previous else 1,
+            granted_at=now, expires_at=until, receipt_key=event.item_key)
         condition = (Consent.item_key.does_not_exist() if previous is None
                      else Consent.generation == previous.generation)
         try:
@@ -83,10 +84,17 @@ class ConsentService:
         return {"active": sorted(active, key=key, reverse=True), "past": sorted(past, key=key, reverse=True)}
 
     def receipt(self, patient_id: str, app_id: str) -> Dict[str, Any]:
+        """The receipt of the consent's last grant (kept in that grant's event)."""
         consent = self.find(patient_id, app_id)
-        if consent is None:
+        event = None
+        if consent is not None and consent.receipt_key:
+            try:
+                event = ConsentEvent.get(patient_id, consent.receipt_key)
+            except DoesNotExist:
+                pass
+        if consent is None or event is None or not event.receipt:
             raise NotFound(f"No consent to '{app_id[:100]}'.")
-        return {**consent.receipt, "status": consent_view(consent, self.clock())["status"],
+        return {**event.receipt, "status": consent_view(consent, self.clock())["status"],
                 "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None}
 
     def revoke(self, patient_id: str, app_id: str) -> Dict[str, Any]:
@@ -106,6 +114,34 @@ class ConsentService:
         except TransactWriteError:
             raise Conflict("This consent changed at the same time; try again.") from None
         return consent_view(consent, now)
+
+    def revoke_family(self, patient_id: str, app_id: str, family_id: str, alive_until: datetime) -> None:
+        """Stop the tokens of one family (one authorization and its refreshes) at once, the consent
+        standing (RFC 7009): the FHIR gate reads the family list with the consent on every call, so
+        no round trip is added. `alive_until` is when the family's last access token expires; the
+        entry is pruned after it. Past MAX_REVOKED_FAMILIES live entries, every token of the consent
+        is stopped instead (end_tokens): the item stays small, and the app signs the citizen in again."""
+        for _ in range(3):  # optimistic: the list as read, or read it again
+            consent = self.find(patient_id, app_id)
+            if consent is None or consent.family_revoked(family_id):
+                return
+            now = self.clock().timestamp()
+            previous = consent.revoked_families
+            families = {key: until for key, until in (previous or {}).items() if until > now}
+            families[family_key(family_id)] = int(alive_until.timestamp()) + 1
+            if len(families) > MAX_REVOKED_FAMILIES:
+                self.end_tokens(patient_id, app_id, consent.generation)
+                return
+            unchanged = (Consent.revoked_families.does_not_exist() if previous is None
+                         else Consent.revoked_families == previous)
+            try:
+                consent.update(actions=[Consent.revoked_families.set(families)],
+                               condition=(Consent.generation == consent.generation) & unchanged)
+                return
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+        raise Conflict("This consent changed at the same time; try again.")
 
     def end_tokens(self, patient_id: str, app_id: str, generation: int) -> None:
         """Every token issued under this generation of the consent stops working (access tokens at
@@ -135,7 +171,7 @@ def consent_view(consent: Consent, now: datetime) -> Dict[str, Any]:
     status = consent.status
     if status == "active" and consent.expires_at <= now:
         status = "expired"
-    return {"app_id": consent.app_id, "app_name": consent.receipt["app"]["name"], "status": status,
+    return {"app_id": consent.app_id, "app_name": consent.app_name or consent.app_id, "status": status,
             "scopes": consent.scopes["data"], "context": consent.scopes["context"],
             "granted_at": consent.granted_at.isoformat(), "expires_at": consent.expires_at.isoformat(),
             "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None,

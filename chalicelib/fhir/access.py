@@ -1,8 +1,8 @@
 """Who is calling the FHIR API, for which patient, allowed to do what: from the bearer token alone.
 
 The token is verified locally (pinned ES256, the broker's keys, `iss`, `aud`, `exp`); that the
-consent still stands and the app is still published is checked by the gate (gate.py), in the same
-DynamoDB transaction that records the access."""
+consent still stands, the token family is not revoked and the app is still published is checked
+by the gate (gate.py), with strongly consistent reads, before the access is recorded."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ import jwt
 
 from chalicelib.catalog.models import is_app_id
 from chalicelib.errors import Forbidden, Unauthenticated
-from chalicelib.oauth.claims import APP_EPOCH_CLAIM, SEALED_CLAIM, ClaimSeal, SealError
+from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal, SealError
 from chalicelib.oauth.keys import TokenKeys
 from chalicelib.oauth.scopes import DataScope, InvalidScope, ScopeRequest, categories_allowed
 
@@ -45,6 +45,7 @@ class AccessGrant:
     scopes: Tuple[DataScope, ...]
     scope_text: str
     app_epoch: int  # the app's token epoch when the token was issued (AppHead.token_epoch)
+    family_id: Optional[str] = None  # the token family (revoked as one); None in tokens made before families
 
     def permission(self, resource_type: str, interaction: str) -> Permission:
         """The permission, or 403 insufficient_scope."""
@@ -85,8 +86,9 @@ class TokenVerifier:
         except (SealError, InvalidScope):
             raise invalid_token("The access token is not valid here.") from None
         generation, epoch = claims.get("consent_generation"), claims.get(APP_EPOCH_CLAIM, 0)
-        if not isinstance(generation, int) or not isinstance(epoch, int):
+        family = claims.get(FAMILY_CLAIM)
+        if not isinstance(generation, int) or not isinstance(epoch, int) or not isinstance(family, (str, type(None))):
             raise invalid_token("The access token is not valid here.")
         return AccessGrant(app_id, str(claims["patient"]), patient_id, generation, scopes, str(claims.get("scope", "")),
-                           epoch)
+                           epoch, family)
 

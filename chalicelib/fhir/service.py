@@ -22,7 +22,7 @@ from chalicelib.records.documents import DocumentStore
 from chalicelib.records.models import RecordItem
 
 Clock = Callable[[], datetime]
-MAX_TRANSACTION_ENTRIES = 90  # DynamoDB takes 100 items per transaction; the gate uses 3
+MAX_TRANSACTION_ENTRIES = 90  # DynamoDB takes 100 items per transaction; the audit entry is one more
 MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB takes 4 MB per transaction, keys and audit entry included
 
 
@@ -45,17 +45,18 @@ class FhirService:
 
     def read(self, grant: AccessGrant, resource_type: str, resource_id: str) -> Tuple[Dict[str, Any], int]:
         """A resource of the token's patient; anything else, hidden or outside the granted
-        categories, answers as if it did not exist."""
+        categories, answers as if it did not exist. Two round trips: the record with the checks,
+        then the audit entry."""
         permission = self._permission(grant, resource_type, "read")
-        item = None
+        key = None
         if resource_type == "Patient":
-            if resource_id == grant.pairwise_id:
-                item = self._get(grant.patient_id, "Patient#self")
+            key = "Patient#self" if resource_id == grant.pairwise_id else None
         elif is_resource_id(resource_id):
-            item = self._get(grant.patient_id, item_key(resource_type, resource_id))
+            key = item_key(resource_type, resource_id)
+        item, _ = self.gate.admit(grant, "read", resource_type, resource_id[:64], record_key=key)
         if item is not None and (item.hidden or not permission.covers(item.category)):
             item = None
-        self.gate.commit(grant, "read", resource_type, resource_id[:64], count=1 if item else 0)
+        self.gate.log(grant, "read", resource_type, resource_id[:64], count=1 if item else 0)
         if item is None:
             raise NotFound(f"{resource_type}/{resource_id[:64]} is not known.")
         return self._show(grant, item), int(item.version)
@@ -67,10 +68,12 @@ class FhirService:
         categories = plan.categories
         if permission.categories is not None:
             categories = sorted(set(categories or permission.categories) & permission.categories)
-        items: List[RecordItem] = []
-        next_cursor = None
-        if plan.patient_matches and (categories is None or categories) and plan.low <= plan.high:
-            index_key = "code_key" if plan.index == "by-code" else "date_key"
+        searchable = plan.patient_matches and (categories is None or bool(categories)) and plan.low <= plan.high
+        index_key = "code_key" if plan.index == "by-code" else "date_key"
+        start = decode_cursor(plan, grant.patient_id, index_key) if searchable else None  # forged: 400, no read
+
+        def page() -> Tuple[List[RecordItem], Optional[str]]:
+            """One Query of at most `_count + 1` items: run by the gate alongside its checks."""
             index = RecordItem.by_code if plan.index == "by-code" else RecordItem.by_date
             attribute = RecordItem.code_key if plan.index == "by-code" else RecordItem.date_key
             condition = None
@@ -84,12 +87,13 @@ class FhirService:
                 condition = visible if condition is None else condition & visible
             results = index.query(grant.patient_id, attribute.between(plan.low, plan.high),
                                   filter_condition=condition, scan_index_forward=False,
-                                  page_size=plan.count + 1,
-                                  last_evaluated_key=decode_cursor(plan, grant.patient_id, index_key))
-            items, last_key, _ = one_page(RecordItem, results, plan.count, ("item_key", index_key))
-            if last_key:
-                next_cursor = encode_cursor(last_key, index_key)
-        self.gate.commit(grant, "search", resource_type, None, count=len(items))
+                                  page_size=plan.count + 1, last_evaluated_key=start)
+            found, last_key, _ = one_page(RecordItem, results, plan.count, ("item_key", index_key))
+            return found, encode_cursor(last_key, index_key) if last_key else None
+
+        _, found = self.gate.admit(grant, "search", resource_type, alongside=page if searchable else None)
+        items, next_cursor = found or ([], None)
+        self.gate.log(grant, "search", resource_type, None, count=len(items))
         link_params = [(name, value) for name, value in plan.echo]
         self_url = f"{self.fhir_base_url}/{resource_type}" + (
             "?" + urlencode(link_params + ([("_cursor", plan.cursor)] if plan.cursor else [])))
@@ -111,6 +115,7 @@ class FhirService:
         permission = self._permission(grant, resource_type, "create")
         indexed = self._checked(grant, resource_type, body, permission)
         resource_id = secrets.token_hex(16)
+        self.gate.admit(grant, "create", resource_type, resource_id)
         item = self._item(grant, resource_type, resource_id, indexed, version=1)
         with self._content_of(item, indexed):
             try:
@@ -130,9 +135,12 @@ class FhirService:
         if isinstance(body, dict) and body.get("id") not in (None, resource_id):
             raise InvalidResource("The resource's id must be the id in the URL.",
                                   [{"pointer": f"{resource_type}.id", "message": "must match the URL"}])
-        current = None
-        if if_match is None or resource_type == "DocumentReference" or not is_resource_id(resource_id):
-            current = self._own(grant, resource_type, resource_id, "update", permission)  # 404 or 403, logged
+        key = item_key(resource_type, resource_id) if is_resource_id(resource_id) else None
+        read_first = if_match is None or resource_type == "DocumentReference" or key is None
+        current, _ = self.gate.admit(grant, "update", resource_type, resource_id[:64],
+                                     record_key=key if read_first else None)
+        if read_first:
+            current = self._own(grant, resource_type, resource_id, "update", permission, current)  # 404 or 403
         expected = _version_of(if_match) if if_match is not None else int(current.version)
         if current is not None and int(current.version) != expected:
             raise self._stale(grant, resource_type, resource_id, expected)
@@ -147,7 +155,8 @@ class FhirService:
                 self.gate.commit(grant, "update", resource_type, resource_id, count=1,
                                  writes=[lambda t: t.save(item, condition=condition)])
             except WriteRefused:
-                self._own(grant, resource_type, resource_id, "update", permission)  # 404 or 403 when that is why
+                self._own(grant, resource_type, resource_id, "update", permission,
+                          self._get(grant.patient_id, key))  # 404 or 403 when that is why
                 raise self._stale(grant, resource_type, resource_id, expected) from None
         if current is not None:
             self._drop_contents(current)  # the version the write replaced (its condition says so)
@@ -155,7 +164,9 @@ class FhirService:
 
     def delete(self, grant: AccessGrant, resource_type: str, resource_id: str) -> None:
         permission = self._permission(grant, resource_type, "delete")
-        current = self._own(grant, resource_type, resource_id, "delete", permission)
+        key = item_key(resource_type, resource_id) if is_resource_id(resource_id) else None
+        current, _ = self.gate.admit(grant, "delete", resource_type, resource_id[:64], record_key=key)
+        current = self._own(grant, resource_type, resource_id, "delete", permission, current)
         try:
             self.gate.commit(grant, "delete", resource_type, resource_id, count=1, writes=[
                 lambda t: t.delete(current, condition=RecordItem.version == current.version)])
@@ -208,6 +219,7 @@ class FhirService:
         if size > MAX_TRANSACTION_BYTES:
             raise PayloadTooLarge(f"The transaction's resources take {size} bytes once stored; at most "
                                   f"{MAX_TRANSACTION_BYTES} go in one transaction: send them in several.")
+        self.gate.admit(grant, "transaction", ",".join(sorted(types)))
         self.gate.commit(grant, "transaction", ",".join(sorted(types)), None, count=len(items), writes=[
             (lambda t, item=item: t.save(item, condition=RecordItem.item_key.does_not_exist())) for item in items])
         response_entries = []
@@ -237,19 +249,20 @@ class FhirService:
                             f"'{indexed.category}'.")
         return indexed
 
-    def _get(self, patient_id: str, key: str) -> Optional[RecordItem]:
+    def _get(self, patient_id: str, key: Optional[str]) -> Optional[RecordItem]:
+        if key is None:
+            return None
         try:
             return RecordItem.get(patient_id, key)
         except DoesNotExist:
             return None
 
     def _own(self, grant: AccessGrant, resource_type: str, resource_id: str, interaction: str,
-             permission: Permission) -> RecordItem:
-        """A resource this app wrote (else 404 if invisible to it, as for a read: hidden, or outside
-        the categories of its scope; 403 if another app's)."""
-        item = self._get(grant.patient_id, item_key(resource_type, resource_id)) if is_resource_id(resource_id) else None
+             permission: Permission, item: Optional[RecordItem]) -> RecordItem:
+        """`item`, read by the gate, if this app wrote it (else 404 if invisible to it, as for a
+        read: absent, hidden, or outside the categories of its scope; 403 if another app's)."""
         if item is None or item.hidden or not permission.covers(item.category):
-            self.gate.commit(grant, interaction, resource_type, resource_id[:64], count=0)
+            self.gate.log(grant, interaction, resource_type, resource_id[:64], count=0)
             raise NotFound(f"{resource_type}/{resource_id[:64]} is not known.")
         if item.source_app != grant.app_id:
             self.gate.refuse(grant, interaction, resource_type, resource_id, "not-written-by-app")

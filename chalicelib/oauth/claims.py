@@ -24,6 +24,9 @@ from chalicelib.oauth.models import GrantItem
 _NONCE_BYTES = 12
 SEALED_CLAIM = "mes_ref"  # the access-token claim that carries it
 APP_EPOCH_CLAIM = "app_epoch"  # the app's token epoch at issuance (AppHead.token_epoch)
+# The token family: one authorization and every token refreshed from it, revoked together
+# (RFC 7009: the consent's revoked_families, read by the FHIR gate).
+FAMILY_CLAIM = "fam"
 _CONTEXT = {"purpose": "mes-access-token-claims"}  # KMS encryption context of the data key
 
 

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Union
 
 import jwt
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedTokenTypeError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.identity.citizens import session_alive
-from chalicelib.oauth.claims import APP_EPOCH_CLAIM
+from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, SealError
 from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem, grant_key
 
 _CLIENT_AUTH = ["none", "client_secret_basic", "private_key_jwt"]
@@ -36,13 +36,6 @@ class RefreshToken:
 
 
 Token = Union[AccessToken, RefreshToken]
-
-
-class TokenTypeNotRevocable(UnsupportedTokenTypeError):
-    """RFC 7009 section 2.2.1: an error response as in RFC 6749 section 5.2, so a 400 (Authlib
-    files this error under 401)."""
-
-    status_code = 400
 
 
 def _check_params(request) -> None:
@@ -75,13 +68,20 @@ class BrokerRevocation(RevocationEndpoint):
         return _find(self.server, token_string, token_type_hint)
 
     def revoke_token(self, token: Token, request) -> None:
-        """A refresh token takes its whole family with it. An access token cannot be recalled
-        (it is self-contained and lives 10 minutes): revoke the consent to stop it at once."""
+        """Any token takes its whole family with it (the authorization it came from, and every
+        refresh since): refresh tokens at once, access tokens at their next FHIR call."""
+        server = self.server
         if isinstance(token, RefreshToken):
-            self.server.revoke_family(token.item.family_id)
-        else:
-            raise TokenTypeNotRevocable("Access tokens cannot be revoked one by one: they expire within 10 "
-                                        "minutes, and withdrawing the consent stops them at once.")
+            item = token.item
+            server.revoke_tokens(item.patient_id, item.client_id, item.family_id, int(item.consent_generation))
+            return
+        claims = token.claims
+        try:
+            patient_id = server.seal.unseal(claims.get(SEALED_CLAIM), claims["client_id"])
+        except (SealError, AttributeError):
+            return  # not a token the FHIR API would accept: nothing to stop
+        server.revoke_tokens(patient_id, claims["client_id"], claims.get(FAMILY_CLAIM),
+                             claims.get("consent_generation", -1))
 
 
 class BrokerIntrospection(IntrospectionEndpoint):
@@ -107,7 +107,8 @@ class BrokerIntrospection(IntrospectionEndpoint):
             consent = server.consents.by_pairwise_id(token.claims["patient"])
             return (consent is not None and consent.app_id == token.claims["client_id"]
                     and server.authorization_for(consent.patient_id, consent.app_id,
-                                                 token.claims.get("consent_generation", -1)) is not None
+                                                 token.claims.get("consent_generation", -1),
+                                                 token.claims.get(FAMILY_CLAIM)) is not None
                     and _still_referenced(server, consent.app_id, token.claims.get(APP_EPOCH_CLAIM, 0)))
         item = token.item
         try:
@@ -116,7 +117,8 @@ class BrokerIntrospection(IntrospectionEndpoint):
             return False
         return (item.rotated_at is None and family.revoked_at is None and item.expires_at > server.clock()
                 and (not family.session_key or session_alive(family.session_key, item.patient_id, server.clock()))
-                and server.authorization_for(item.patient_id, item.client_id, item.consent_generation) is not None
+                and server.authorization_for(item.patient_id, item.client_id, item.consent_generation,
+                                             item.family_id) is not None
                 and _still_referenced(server, item.client_id, family.app_epoch or 0))
 
     def introspect_token(self, token: Token) -> Dict[str, Any]:

@@ -2,6 +2,7 @@
 refresh tokens with rotation and family revocation (Authlib grants, our storage)."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Optional
@@ -48,6 +49,7 @@ class Authorization:
     nonce: Optional[str] = None  # from the authorization request, echoed in the ID token
     auth_time: Optional[int] = None
     session_key: Optional[str] = None  # the citizen's sign-in session (online_access lives with it)
+    family_id: Optional[str] = None  # the token family: a new one per code, the same through refreshes
 
     def get_user_id(self) -> str:
         return self.pairwise_id
@@ -105,7 +107,7 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
             return None
         authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
         return authorization and replace(authorization, nonce=item.nonce, auth_time=item.get_auth_time(),
-                                         session_key=item.session_key)
+                                         session_key=item.session_key, family_id=uuid.uuid4().hex)
 
 
 class SmartRefreshTokenGrant(RefreshTokenGrant):
@@ -131,9 +133,10 @@ class SmartRefreshTokenGrant(RefreshTokenGrant):
             if now - item.rotated_at > REFRESH_REUSE_GRACE:
                 self.server.revoke_family(item.family_id)  # replay of a rotated token: theft
             return None
-        self._authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
-        if self._authorization is None:
+        authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
+        if authorization is None:
             return None  # the consent ended, was revoked or re-granted
+        self._authorization = replace(authorization, family_id=item.family_id)
         return item
 
     def _validate_token_scope(self, item: RefreshTokenItem) -> None:

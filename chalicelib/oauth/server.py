@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional
 from urllib.parse import parse_qs, urlencode
 
@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.assertions import PrivateKeyJwt
-from chalicelib.oauth.claims import APP_EPOCH_CLAIM, SEALED_CLAIM, ClaimSeal
+from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal
 from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
 from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorizationCodeGrant,
                                      SmartRefreshTokenGrant)
@@ -147,10 +147,12 @@ class BrokerServer(AuthorizationServer):
         self.register_endpoint(BrokerIntrospection)
         self.register_token_generator("default", self._generate_token)
 
-    def authorization_for(self, patient_id: str, app_id: str, generation: int) -> Optional[Authorization]:
-        """The consent behind a code, if it is still the one given: revoked or re-granted since, no."""
+    def authorization_for(self, patient_id: str, app_id: str, generation: int,
+                          family_id: Optional[str] = None) -> Optional[Authorization]:
+        """The consent behind a code or a token, if it is still the one given: revoked or
+        re-granted since, or the token's family revoked, no."""
         consent = self.consents.active(patient_id, app_id)
-        if consent is None or consent.generation != generation:
+        if consent is None or consent.generation != generation or consent.family_revoked(family_id):
             return None
         return Authorization(patient_id, consent.pairwise_id, consent.generation, consent.expires_at)
 
@@ -174,16 +176,14 @@ class BrokerServer(AuthorizationServer):
         user: Authorization = request.user
         previous: Optional[RefreshTokenItem] = getattr(request, "refresh_token", None)
         now = self.clock()
+        family_id = user.family_id
         if previous is None:
-            family_id = uuid.uuid4().hex
             # online_access alone: the family lives only while the sign-in session does.
             online_only = "offline_access" not in token["scope"].split()
             RefreshFamily(f"family#{family_id}", client_id=request.client.get_client_id(),
                           patient_id=user.patient_id, expires_at=user.consent_expires_at,
                           app_epoch=request.client.head.epoch,
                           session_key=user.session_key if online_only else None).save()
-        else:
-            family_id = previous.family_id
         RefreshTokenItem(grant_key("refresh", token["refresh_token"]), family_id=family_id,
                          client_id=request.client.get_client_id(), patient_id=user.patient_id,
                          scope=previous.scope if previous else token["scope"],
@@ -197,6 +197,17 @@ class BrokerServer(AuthorizationServer):
                         condition=RefreshTokenItem.rotated_at.does_not_exist())
         except UpdateError:
             raise InvalidGrantError("This refresh token was already used.") from None
+
+    def revoke_tokens(self, patient_id: str, client_id: str, family_id: Optional[str], generation: int) -> None:
+        """Every token of a family, at once: its refresh tokens (the family item) and its access
+        tokens (the consent's revoked families, which the FHIR gate reads with the consent on every
+        call). A token made before families existed takes every token of its consent with it."""
+        if family_id is None:
+            self.consents.end_tokens(patient_id, client_id, generation)
+            return
+        self.revoke_family(family_id)
+        self.consents.revoke_family(patient_id, client_id, family_id,
+                                    self.clock() + timedelta(seconds=ACCESS_TOKEN_LIFETIME))
 
     def revoke_family(self, family_id: str) -> None:
         try:
@@ -214,7 +225,8 @@ class BrokerServer(AuthorizationServer):
         claims = {"iss": self.issuer, "aud": self.fhir_base_url, "sub": user.pairwise_id,
                   "patient": user.pairwise_id, "client_id": client.get_client_id(), "scope": scope,
                   "jti": str(uuid.uuid4()), "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME,
-                  "consent_generation": user.consent_generation, APP_EPOCH_CLAIM: client.head.epoch}
+                  "consent_generation": user.consent_generation, APP_EPOCH_CLAIM: client.head.epoch,
+                  FAMILY_CLAIM: user.family_id}
         if self.seal is not None:  # the citizen's internal id, for the FHIR API only (oauth/claims.py)
             claims[SEALED_CLAIM] = self.seal.seal(user.patient_id, client.get_client_id())
         token = {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",

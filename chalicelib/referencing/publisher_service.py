@@ -12,8 +12,8 @@ from chalicelib.catalog.referential import Referential
 from chalicelib.errors import Conflict, Forbidden, ValidationFailed
 from chalicelib.identity.service import Principal
 from chalicelib.referencing import lifecycle, prechecks
-from chalicelib.referencing.workflow import (AppRecord, Clock, bump, check_if_match, commit, etag_of,
-                                             load_app, new_version, record)
+from chalicelib.referencing.workflow import (AppRecord, Clock, bump, change, check_if_match, commit, etag_of,
+                                             history_view, load_app, new_version)
 
 
 def hash_client_secret(secret: str) -> str:
@@ -47,7 +47,7 @@ class PublisherService:
         app = self._own(principal, app_id)
         return {**app_summary(app.head, self.clock),
                 "versions": [version_summary(v) for v in app.versions],
-                "history": list(app.head.history or [])}
+                "history": history_view(app_id)}
 
     def get_version(self, principal: Principal, app_id: str, number: int) -> ListingVersion:
         return self._own(principal, app_id).version(number)
@@ -69,8 +69,7 @@ class PublisherService:
         head = AppHead.new(app_id, principal.organisation_siret, now)
         head.display_name = str(document.get("name") or "")
         version = new_version(app_id, 1, document, now)
-        record(head, principal, "created", now, version=1)
-        commit(head, now, [version], new_app=True)
+        commit(head, now, change(principal, "created", version=1), [version], new_app=True)
         return head, version
 
     def start_version(self, principal: Principal, app_id: str,
@@ -88,8 +87,7 @@ class PublisherService:
         now = self.clock()
         version = new_version(app_id, app.latest.version + 1, document, now)
         app.head.latest_version, app.head.latest_state = version.version, version.state
-        record(app.head, principal, "version_started", now, version=version.version)
-        commit(app.head, now, [version])
+        commit(app.head, now, change(principal, "version_started", version=version.version), [version])
         return version
 
     def update_version(self, principal: Principal, app_id: str, number: int, document: Dict[str, Any],
@@ -103,8 +101,7 @@ class PublisherService:
         now = self.clock()
         bump(version).document = document
         app.head.display_name = str(document.get("name") or app.head.display_name)
-        record(app.head, principal, "updated", now, version=number)
-        commit(app.head, now, [version])
+        commit(app.head, now, change(principal, "updated", version=number), [version])
         return version
 
     # -- submitting ---------------------------------------------------------------------------
@@ -134,8 +131,7 @@ class PublisherService:
         version.state, version.review_queue, version.submitted_at = target, "submitted", now.isoformat()
         version.prechecks = {"passed": True, "ran_at": now.isoformat(), "failures": []}
         app.head.latest_state = target
-        record(app.head, principal, "submitted", now, version=number)
-        commit(app.head, now, [version])
+        commit(app.head, now, change(principal, "submitted", version=number), [version])
         return version
 
     def withdraw_submission(self, principal: Principal, app_id: str, number: int) -> ListingVersion:
@@ -147,8 +143,7 @@ class PublisherService:
         bump(version)
         version.state, version.review_queue, version.submitted_at = target, None, None
         app.head.latest_state = target
-        record(app.head, principal, "submission_withdrawn", now, version=number)
-        commit(app.head, now, [version])
+        commit(app.head, now, change(principal, "submission_withdrawn", version=number), [version])
         return version
 
     def rotate_client_secret(self, principal: Principal, app_id: str) -> Dict[str, Any]:
@@ -163,8 +158,7 @@ class PublisherService:
         secret = secrets.token_urlsafe(32)
         now = self.clock()
         app.head.client_secret_hash = hash_client_secret(secret)
-        record(app.head, principal, "client_secret_issued", now)
-        commit(app.head, now)
+        commit(app.head, now, change(principal, "client_secret_issued"))
         return {"client_id": app.head.client_id, "client_secret": secret,
                 "message": "Store this secret now: it will not be shown again."}
 

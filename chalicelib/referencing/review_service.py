@@ -14,7 +14,7 @@ from chalicelib.errors import Conflict, InvalidRequest, ValidationFailed
 from chalicelib.identity.service import Principal
 from chalicelib.referencing import lifecycle
 from chalicelib.referencing.publisher_service import app_summary, version_view
-from chalicelib.referencing.workflow import Clock, bump, commit, load_app, load_head, record
+from chalicelib.referencing.workflow import Clock, bump, change, commit, history_view, load_app, load_head
 
 DECISION_SCHEMA = {
     "type": "object", "additionalProperties": False,
@@ -74,7 +74,7 @@ class ReviewService:
         version = app.version(number)
         return {"app": app_summary(app.head, self.clock), **version_view(version),
                 "criteria": [c["id"] for c in self.referential.criteria_for(track_of(version.document))],
-                "history": list(app.head.history or [])}
+                "history": history_view(app_id)}
 
     def decide(self, principal: Principal, app_id: str, number: int, body: Any) -> Dict[str, Any]:
         """Record the commission's decision on a submitted version, and carry it out."""
@@ -109,9 +109,8 @@ class ReviewService:
             else:
                 entries, stale = publication.entries, publication.stale
         app.head.latest_state = target
-        record(app.head, principal, "decision", now, version=number, opinion=body["opinion"],
-               state=target, comment=body.get("comment", ""))
-        commit(app.head, now, versions, entries, stale)
+        commit(app.head, now, change(principal, "decision", version=number, opinion=body["opinion"], state=target,
+                                     comment=body.get("comment", "")), versions, entries, stale)
         return {"app": app_summary(app.head, self.clock), **version_view(version)}
 
     def _check_decision(self, version: ListingVersion, body: Mapping[str, Any]) -> None:
@@ -149,8 +148,7 @@ class ReviewService:
             stale = self.catalog.take_down(head, target)
         if action == "suspend":
             head.token_epoch = head.epoch + 1  # its tokens stay dead after a reinstatement (AppHead.token_epoch)
-        record(head, principal, action, now, reason=body["reason"], status=target)
-        commit(head, now, (), entries, stale)
+        commit(head, now, change(principal, action, reason=body["reason"], status=target), (), entries, stale)
         return app_summary(head, self.clock)
 
     def suspend(self, principal: Principal, app_id: str, body: Any) -> Dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.catalog.models import (HEAD_VERSION, AppHead, AppItem, CatalogEntry, ListingVersion,
-                                       is_app_id, transaction_connection)
+from chalicelib.catalog.models import (HEAD_VERSION, STATUS_VERSION, AppEvent, AppHead, AppItem, CatalogEntry,
+                                       ListingVersion, is_app_id, transaction_connection)
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.identity.service import Principal
 
@@ -50,11 +50,11 @@ class AppRecord:
 
 
 def load_app(app_id: str) -> AppRecord:
-    """One Query over the app's partition: its head and every version."""
+    """One Query over the app's head and versions (not its status item or its history)."""
     if not is_app_id(app_id):
         raise NotFound(f"No app '{app_id[:100]}'.")
     head, versions = None, []
-    for item in AppItem.query(app_id, scan_index_forward=False):
+    for item in AppItem.query(app_id, AppItem.version >= HEAD_VERSION, scan_index_forward=False):
         if isinstance(item, AppHead):
             head = item
         elif isinstance(item, ListingVersion):
@@ -73,26 +73,39 @@ def load_head(app_id: str) -> AppHead:
         raise NotFound(f"No app '{app_id}'.") from None
 
 
-def record(head: AppHead, principal: Principal, action: str, now: datetime, **details: Any) -> None:
-    """Append who did what, when and why to the app's history."""
-    head.history = [*(head.history or []), {"at": now.isoformat(), "action": action,
-                                            "actor": principal.as_actor(), **details}]
+@dataclass(frozen=True)
+class Change:
+    """Who did what, and why: the history entry that a commit writes with the change."""
+
+    principal: Principal
+    action: str
+    details: Dict[str, Any]
 
 
-def commit(head: AppHead, now: datetime, versions: Iterable[ListingVersion] = (),
+def change(principal: Principal, action: str, **details: Any) -> Change:
+    return Change(principal, action, details)
+
+
+def commit(head: AppHead, now: datetime, what: Change, versions: Iterable[ListingVersion] = (),
            entries: Iterable[CatalogEntry] = (), stale: Iterable[CatalogEntry] = (),
            new_app: bool = False) -> None:
-    """Write the head, the versions and catalogue entries together, or nothing.
+    """Write the head (with its status item), the versions, the catalogue entries and the history
+    entry together, or nothing.
 
     Each item is written only if nobody changed it since it was read (revision check), so two
-    reviewers deciding at once cannot both win."""
+    reviewers deciding at once cannot both win. The history entry is an item of its own, keyed by
+    the head's new revision: the head does not grow with its history."""
     expected_head = head.revision
     head.revision = expected_head + 1
     head.updated_at = now
+    event = AppEvent(head.app_id, AppEvent.key_of(head.revision), at=now, action=what.action,
+                     actor=what.principal.as_actor(), details=what.details or None)
     try:
         with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.save(head, condition=(AppHead.app_id.does_not_exist() if new_app
                                               else AppHead.revision == expected_head))
+            transaction.save(head.status_item())
+            transaction.save(event, condition=AppEvent.app_id.does_not_exist())
             for version in versions:
                 version.updated_at = now
                 condition = (ListingVersion.app_id.does_not_exist() if getattr(version, "_is_new", False)
@@ -125,5 +138,11 @@ def new_version(app_id: str, number: int, document: Dict[str, Any], now: datetim
     return version
 
 
-def history_view(head: AppHead) -> List[Dict[str, Any]]:
-    return list(head.history or [])
+HISTORY_PAGE = 100
+
+
+def history_view(app_id: str, limit: int = HISTORY_PAGE) -> List[Dict[str, Any]]:
+    """The app's latest `limit` history entries, oldest first: one Query, whatever the length of
+    the whole history."""
+    latest = AppEvent.query(app_id, AppEvent.version < STATUS_VERSION, limit=limit, page_size=limit)
+    return [event.view() for event in latest][::-1]

@@ -91,19 +91,19 @@ def test_a_writer_overtaken_between_its_read_and_its_write_loses_nothing(client,
     token = smart_token(client, "launch/patient patient/Appointment.cud patient/Appointment.rs")
     created = fhir_post(client, "/fhir/Appointment", token, appointment()).json_body
     path = f"/fhir/Appointment/{created['id']}"
-    service = application.fhir_service
-    original_get = service._get
+    gate = application.fhir_service.gate
+    original_read = gate._batch_get
     overtaken = []
 
-    def get_then_let_b_write(patient_id, key):
-        item = original_get(patient_id, key)
-        if not overtaken:
+    def read_then_let_b_write(grant, record_key):
+        found = original_read(grant, record_key)
+        if record_key and not overtaken:
             overtaken.append(True)
             b = fhir_put(client, path, token, dict(appointment(doctor="Dr B"), id=created["id"]))
             assert b.status_code == 200, b.body
-        return item
+        return found
 
-    monkeypatch.setattr(service, "_get", get_then_let_b_write)
+    monkeypatch.setattr(gate, "_batch_get", read_then_let_b_write)
     a = fhir_put(client, path, token, dict(appointment(doctor="Dr A"), id=created["id"]))
     assert a.status_code == 412 and a.json_body["resourceType"] == "OperationOutcome"
     monkeypatch.undo()

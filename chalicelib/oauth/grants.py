@@ -10,7 +10,7 @@ from typing import Optional
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import session_alive
@@ -96,15 +96,9 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
         return item
 
     def delete_authorization_code(self, item: AuthorizationCodeItem) -> None:
-        pass  # marked used before the token is made: see authenticate_user
+        pass  # marked used with the tokens' own writes, in one transaction: see BrokerServer.save_token
 
     def authenticate_user(self, item: AuthorizationCodeItem) -> Optional[Authorization]:
-        try:  # one use only, even under concurrent requests
-            item.update(actions=[AuthorizationCodeItem.used.set(True)],
-                        condition=AuthorizationCodeItem.used == False)  # noqa: E712
-        except UpdateError:  # used meanwhile by a concurrent request: a replay as well
-            self.server.consents.end_tokens(item.patient_id, item.client_id, item.consent_generation)
-            return None
         authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
         return authorization and replace(authorization, nonce=item.nonce, auth_time=item.get_auth_time(),
                                          session_key=item.session_key, family_id=uuid.uuid4().hex)
@@ -162,8 +156,4 @@ class SmartRefreshTokenGrant(RefreshTokenGrant):
         return self._authorization
 
     def revoke_old_credential(self, item: RefreshTokenItem) -> None:
-        pass  # rotated before the new token is made: see rotate()
-
-    def create_token_response(self):
-        self.server.rotate(self.request.refresh_token)
-        return super().create_token_response()
+        pass  # rotated with the new refresh token's own write, in one transaction: see BrokerServer.save_token

@@ -18,9 +18,10 @@ from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from chalice.app import Request
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
+from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id, transaction_connection
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.assertions import PrivateKeyJwt
 from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal
@@ -28,7 +29,7 @@ from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
 from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorizationCodeGrant,
                                      SmartRefreshTokenGrant)
 from chalicelib.oauth.keys import TokenKeys
-from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem, grant_key
+from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, grant_key
 from chalicelib.referencing.publisher_service import hash_client_secret
 
 Clock = Callable[[], datetime]
@@ -169,34 +170,48 @@ class BrokerServer(AuthorizationServer):
         return Client(head)
 
     def save_token(self, token: Dict[str, Any], request) -> None:
-        """Access tokens are self-contained JWTs; a refresh token is stored (hashed), in the family
-        of the token it replaces, keeping that token's scope, and never outliving the consent."""
-        if "refresh_token" not in token:
-            return
+        """In one transaction: the code or the refresh token this answer replaces is marked used
+        (once: a concurrent second use is cancelled), and the new refresh token is stored (hashed),
+        in the family of the token it replaces, keeping that token's scope and never outliving the
+        consent. Access tokens are self-contained JWTs. So a throttled or failed write leaves
+        nothing half done: the client may present the same code or refresh token again."""
         user: Authorization = request.user
         previous: Optional[RefreshTokenItem] = getattr(request, "refresh_token", None)
+        code: Optional[AuthorizationCodeItem] = getattr(request, "authorization_code", None)
         now = self.clock()
-        family_id = user.family_id
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                if previous is not None:
+                    transaction.update(previous, actions=[RefreshTokenItem.rotated_at.set(now)],
+                                       condition=RefreshTokenItem.rotated_at.does_not_exist())
+                elif code is not None:
+                    transaction.update(code, actions=[AuthorizationCodeItem.used.set(True)],
+                                       condition=AuthorizationCodeItem.used == False)  # noqa: E712
+                if "refresh_token" in token:
+                    self._store_refresh_token(transaction, token, request, user, previous, now)
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise  # throttled or failed: a 503 at the edge, and nothing was written
+            if previous is not None:
+                raise InvalidGrantError("This refresh token was already used.") from None
+            if code is not None:  # used meanwhile by a concurrent request: a replay as well
+                self.consents.end_tokens(code.patient_id, code.client_id, code.consent_generation)
+            raise InvalidGrantError("This authorization code was already used.") from None
+
+    def _store_refresh_token(self, transaction: TransactWrite, token: Dict[str, Any], request,
+                             user: Authorization, previous: Optional[RefreshTokenItem], now: datetime) -> None:
         if previous is None:
             # online_access alone: the family lives only while the sign-in session does.
             online_only = "offline_access" not in token["scope"].split()
-            RefreshFamily(f"family#{family_id}", client_id=request.client.get_client_id(),
-                          patient_id=user.patient_id, expires_at=user.consent_expires_at,
-                          app_epoch=request.client.head.epoch,
-                          session_key=user.session_key if online_only else None).save()
-        RefreshTokenItem(grant_key("refresh", token["refresh_token"]), family_id=family_id,
-                         client_id=request.client.get_client_id(), patient_id=user.patient_id,
-                         scope=previous.scope if previous else token["scope"],
-                         consent_generation=user.consent_generation, issued_at=now,
-                         expires_at=user.consent_expires_at).save()
-
-    def rotate(self, item: RefreshTokenItem) -> None:
-        """Mark a refresh token used, once: a concurrent second use fails here."""
-        try:
-            item.update(actions=[RefreshTokenItem.rotated_at.set(self.clock())],
-                        condition=RefreshTokenItem.rotated_at.does_not_exist())
-        except UpdateError:
-            raise InvalidGrantError("This refresh token was already used.") from None
+            transaction.save(RefreshFamily(f"family#{user.family_id}", client_id=request.client.get_client_id(),
+                                           patient_id=user.patient_id, expires_at=user.consent_expires_at,
+                                           app_epoch=request.client.head.epoch,
+                                           session_key=user.session_key if online_only else None))
+        transaction.save(RefreshTokenItem(grant_key("refresh", token["refresh_token"]), family_id=user.family_id,
+                                          client_id=request.client.get_client_id(), patient_id=user.patient_id,
+                                          scope=previous.scope if previous else token["scope"],
+                                          consent_generation=user.consent_generation, issued_at=now,
+                                          expires_at=user.consent_expires_at))
 
     def revoke_tokens(self, patient_id: str, client_id: str, family_id: Optional[str], generation: int) -> None:
         """Every token of a family, at once: its refresh tokens (the family item) and its access

@@ -1,7 +1,7 @@
 """What every table model shares: where DynamoDB is, and on-demand capacity."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError as BotocoreConnectionError, HTTPClientError
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
@@ -40,19 +40,21 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, (BotocoreConnectionError, HTTPClientError))
 
 
-M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 Key = Dict[str, Dict[str, str]]
+RawItem = Dict[str, Dict[str, Any]]
 
 
-def one_page(model: Type[M], results: Any, limit: int, key_attributes: Sequence[str]
-             ) -> Tuple[List[M], Optional[Key], Dict[str, Any]]:
+def one_page(parse: Callable[[RawItem], T], results: Any, limit: int, key_attributes: Sequence[str]
+             ) -> Tuple[List[T], Optional[Key], Dict[str, Any]]:
     """Exactly one Query call: `results` was asked for `limit + 1` items, so that the extra one
-    tells whether a next page exists. Returns the items (at most `limit`), the key to resume
-    after them (None at the end), and DynamoDB's raw page (ScannedCount, capacity)."""
+    tells whether a next page exists. Returns the items (at most `limit`, each made by `parse` from
+    DynamoDB's raw item: a model's `from_raw_data`, or a lighter reader), the key to resume after
+    them (None at the end), and DynamoDB's raw page (ScannedCount, capacity)."""
     page = next(results.page_iter)
-    items = [model.from_raw_data(raw) for raw in page.get("Items", [])]
+    raw_items = page.get("Items", [])
     next_key = page.get("LastEvaluatedKey")
-    if len(items) > limit:
-        items = items[:limit]
-        next_key = {name: {"S": getattr(items[-1], name)} for name in key_attributes}
-    return items, next_key, page
+    if len(raw_items) > limit:
+        raw_items = raw_items[:limit]
+        next_key = {name: raw_items[-1][name] for name in key_attributes}
+    return [parse(raw) for raw in raw_items], next_key, page

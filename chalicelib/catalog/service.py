@@ -241,7 +241,7 @@ class CatalogService:
         results = index.query(plan.facet, range_key_condition=range_condition,
                               filter_condition=self._filter(plan.residual),
                               page_size=plan.page_size(query.limit), last_evaluated_key=start_key)
-        entries, next_key, page = one_page(CatalogEntry, results, query.limit, key_names)
+        entries, next_key, page = one_page(CatalogEntry.from_raw_data, results, query.limit, key_names)
         next_cursor = None
         if next_key:
             next_cursor = catalog_query.encode_cursor(

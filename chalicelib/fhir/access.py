@@ -5,6 +5,9 @@ consent still stands, the token family is not revoked and the app is still publi
 by the gate (gate.py), with strongly consistent reads, before the access is recorded."""
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import FrozenSet, Optional, Tuple
 
@@ -60,18 +63,44 @@ class AccessGrant:
 
 
 class TokenVerifier:
+    """Access tokens verified once per warm container: an app presents the same token for many
+    calls, and verifying it (ES256, the sealed claim, the scopes) is most of our own time in a call.
+    A verified token is kept until it expires (at most MAX_VERIFIED_TOKENS, the least recently used
+    leaving first); everything that can end it sooner (consent, revocation, suspension) is checked
+    by the gate on every call, not here."""
+
+    MAX_VERIFIED_TOKENS = 4096
+
     def __init__(self, keys: Optional[TokenKeys], seal: Optional[ClaimSeal], issuer: str, audience: str) -> None:
         self.keys, self.seal, self.issuer, self.audience = keys, seal, issuer, audience
+        self._verified: "OrderedDict[str, Tuple[AccessGrant, float]]" = OrderedDict()
+        self._lock = threading.Lock()  # one request at a time in Lambda; tests call from threads
 
     def grant_of(self, authorization: Optional[str]) -> AccessGrant:
         scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("A bearer access token is required (SMART App Launch).",
                                   headers={"WWW-Authenticate": 'Bearer realm="fhir"'})
+        with self._lock:
+            known = self._verified.get(token)
+            if known is not None:
+                if known[1] > time.time():
+                    self._verified.move_to_end(token)
+                    return known[0]
+                del self._verified[token]
+        grant, expires = self._verify(token)  # raises for an expired token, as for any invalid one
+        with self._lock:
+            self._verified[token] = (grant, expires)
+            if len(self._verified) > self.MAX_VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
+        return grant
+
+    def _verify(self, token: str) -> Tuple[AccessGrant, float]:
         if self.keys is None or self.seal is None:
             raise invalid_token("This server cannot verify tokens: no key is configured.")
         try:
-            claims = self.keys.verify(token.strip(), self.audience, self.issuer, typ="at+jwt",
+            claims = self.keys.verify(token, self.audience, self.issuer, typ="at+jwt",
                                       required=("exp", "iat", "iss", "aud", "sub", "client_id", "patient"))
         except jwt.ExpiredSignatureError:
             raise invalid_token("The access token has expired.") from None
@@ -90,5 +119,5 @@ class TokenVerifier:
         if not isinstance(generation, int) or not isinstance(epoch, int) or not isinstance(family, (str, type(None))):
             raise invalid_token("The access token is not valid here.")
         return AccessGrant(app_id, str(claims["patient"]), patient_id, generation, scopes, str(claims.get("scope", "")),
-                           epoch, family)
+                           epoch, family), float(claims["exp"])
 

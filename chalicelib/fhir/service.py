@@ -7,7 +7,7 @@ import re
 import secrets
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
 from pynamodb.exceptions import DoesNotExist
@@ -19,7 +19,7 @@ from chalicelib.fhir.gate import Gate, WriteRefused
 from chalicelib.fhir.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
 from chalicelib.fhir.search import decode_cursor, encode_cursor, plan_search
 from chalicelib.records.documents import DocumentStore
-from chalicelib.records.models import RecordItem
+from chalicelib.records.models import RecordItem, RecordRow
 
 Clock = Callable[[], datetime]
 MAX_TRANSACTION_ENTRIES = 90  # DynamoDB takes 100 items per transaction; the audit entry is one more
@@ -72,7 +72,7 @@ class FhirService:
         index_key = "code_key" if plan.index == "by-code" else "date_key"
         start = decode_cursor(plan, grant.patient_id, index_key) if searchable else None  # forged: 400, no read
 
-        def page() -> Tuple[List[RecordItem], Optional[str]]:
+        def page() -> Tuple[List[RecordRow], Optional[str]]:
             """One Query of at most `_count + 1` items: run by the gate alongside its checks."""
             index = RecordItem.by_code if plan.index == "by-code" else RecordItem.by_date
             attribute = RecordItem.code_key if plan.index == "by-code" else RecordItem.date_key
@@ -88,7 +88,7 @@ class FhirService:
             results = index.query(grant.patient_id, attribute.between(plan.low, plan.high),
                                   filter_condition=condition, scan_index_forward=False,
                                   page_size=plan.count + 1, last_evaluated_key=start)
-            found, last_key, _ = one_page(RecordItem, results, plan.count, ("item_key", index_key))
+            found, last_key, _ = one_page(RecordRow.from_raw, results, plan.count, ("item_key", index_key))
             return found, encode_cursor(last_key, index_key) if last_key else None
 
         _, found = self.gate.admit(grant, "search", resource_type, alongside=page if searchable else None)
@@ -303,7 +303,7 @@ class FhirService:
         if replaced.content_key:
             self.documents.discard(replaced.content_key.split(","))
 
-    def _show(self, grant: AccessGrant, item: RecordItem) -> Dict[str, Any]:
+    def _show(self, grant: AccessGrant, item: Union[RecordItem, RecordRow]) -> Dict[str, Any]:
         resource_type, _, resource_id = item.item_key.partition("#")
         if resource_type == "Patient":
             resource_id = grant.pairwise_id

@@ -4,8 +4,10 @@ Both are partitioned by the citizen's internal id, so that every search is a Que
 partition and costs what one page costs, whatever the size of the record."""
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute, TTLAttribute,
                                  UnicodeAttribute, UTCDateTimeAttribute)
@@ -71,6 +73,35 @@ class RecordItem(Model):
                    date_key=f"{resource_type}#{tail}",
                    code_key=f"{resource_type}#{indexed.code}#{tail}" if indexed.code else None,
                    category=indexed.category, status=indexed.status)
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """A record item as a page of search shows it: read-only, made from DynamoDB's raw item without
+    PynamoDB's per-attribute machinery (about 6 µs an item instead of 25, and plain attribute reads:
+    twenty of them were most of a search's own time). RecordItem stays the model for everything
+    else; the same names, so that the FHIR service shows either."""
+
+    item_key: str
+    resource: Dict[str, Any]
+    version: int
+    last_updated: datetime
+    source_app: Optional[str]
+    content_key: Optional[str]
+    category: Optional[str]
+    hidden: Optional[bool]
+
+    @classmethod
+    def from_raw(cls, raw: Dict[str, Dict[str, Any]]) -> "RecordRow":
+        def text(name: str) -> Optional[str]:
+            value = raw.get(name)
+            return value.get("S") if value else None
+        return cls(raw["item_key"]["S"], json.loads(raw["resource"]["S"]), int(raw["version"]["N"]),
+                   _DATES.deserialize(raw["last_updated"]["S"]), text("source_app"), text("content_key"),
+                   text("category"), (raw.get("hidden") or {}).get("BOOL"))
+
+
+_DATES = UTCDateTimeAttribute()
 
 
 class ByApp(LocalSecondaryIndex):

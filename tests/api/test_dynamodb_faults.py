@@ -1,24 +1,36 @@
 """DynamoDB throttled or failing (tests/dynamodb_double.py), as the FHIR API and the token endpoint
 meet it: a fault that lasts is a 503 with Retry-After (an OperationOutcome on /fhir, an OAuth error
 on /oauth), never a 500, and never data without its audit entry nor a code or refresh token half
-consumed; a fault that happens once is absorbed by botocore's bounded retry."""
+consumed; a fault that happens once is absorbed by botocore's bounded retry.
+
+The tests of this module share one moto DynamoDB, seeded once (catalogue, demo records), to stay
+fast: each one compares what its call changed (before, after), the FHIR ones on demo-karim's record
+with one token, the OAuth ones with codes and tokens of their own for demo-alice; a fault never
+outlives its `with dynamodb_double()` block."""
 import json
 from types import SimpleNamespace
 from unittest import mock
 
 import botocore.endpoint
 import pytest
+from chalice.test import Client
+from moto import mock_aws
 
+from app import app
+from chalicelib.catalog.demo import seed_demo_catalog
+from chalicelib.catalog.service import CatalogService
 from chalicelib.config import settings
 from chalicelib.dynamodb import TableMeta
+from chalicelib.fhir.resources import Codec, load_terminology
+from chalicelib.records.demo import seed_demo_records
 from chalicelib.records.models import AuditItem, RecordItem
-from tests.api.test_authorize_api import SANDBOX, consent, exchange, form_post, offline_tokens, pkce, redirect_params, \
-    refresh
+from chalicelib.storage import ensure_tables
+from tests.api.test_authorize_api import SANDBOX, consent, exchange, form_post, pkce, redirect_params, refresh
 from tests.api.test_fhir_api import WRITE_ALL, appointment, weight
 from tests.dynamodb_double import dynamodb_double
 from tests.smart import FHIR_JSON, auth, fhir_get, fhir_post, fhir_put, smart_token
 
-PATIENT = "demo-alice"
+PATIENT = "demo-karim"
 ATTEMPTS = 1 + TableMeta.max_retry_attempts  # what every model and the gate's own client make in all
 OFFLINE = "launch/patient patient/Observation.rs offline_access"
 
@@ -31,9 +43,21 @@ def backoffs():
         yield delays
 
 
-@pytest.fixture
-def token(client, records):
-    return smart_token(client, WRITE_ALL)
+@pytest.fixture(scope="module")
+def client(referential):
+    """The Chalice test client of tests/api/conftest.py over one DynamoDB for the whole module."""
+    with mock_aws():
+        ensure_tables()
+        seed_demo_catalog(CatalogService(referential))
+        seed_demo_records(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url), settings.catalog_dir)
+        with Client(app, stage_name="local") as test_client:
+            yield test_client.http
+
+
+@pytest.fixture(scope="module")
+def token(client):
+    """demo-karim's consent to the sandbox app, to read and write his record (no OAuth test signs him in)."""
+    return smart_token(client, WRITE_ALL, patient=PATIENT)
 
 
 # -- the FHIR interactions, each with what it needs first and the DynamoDB calls on its path ----------
@@ -198,8 +222,15 @@ def test_a_dynamodb_fault_that_happens_once_is_retried_and_the_call_succeeds_wit
 
 def a_code(client, scope=OFFLINE):
     verifier, challenge = pkce()
-    code = redirect_params(consent(client, challenge, scope=scope)[0])["code"]
+    code = redirect_params(consent(client, challenge, scope=scope, prompt="consent")[0])["code"]
     return code, verifier
+
+
+def offline_tokens(client):
+    """Tokens with a refresh token, for demo-alice, from a consent given just now."""
+    response = exchange(client, *a_code(client))
+    assert response.status_code == 200, response.body
+    return response.json_body
 
 
 def assert_tokens_work(client, tokens):
@@ -274,10 +305,10 @@ def test_a_refresh_meeting_a_lasting_fault_is_503_and_the_same_refresh_token_wor
     again = refresh(client, tokens["refresh_token"])
     assert again.status_code == 200, again.body  # not a replay of a rotated token
     assert again.json_body["refresh_token"] != tokens["refresh_token"]
-    assert_tokens_work(client, again.json_body)  # the family was not revoked
     for token in (again.json_body["access_token"], again.json_body["refresh_token"]):
         answer = form_post(client, "/oauth/introspect", token=token, client_id=SANDBOX).json_body
         assert answer["active"] is True
+    assert_tokens_work(client, again.json_body)  # the family was not revoked
 
 
 # -- 5. revocation --------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ bench: package
 	$(PY) bench/catalog.py
 	$(PY) bench/oauth.py
 	$(PY) bench/fhir.py
+	$(PY) bench/conflicts.py
 	$(PY) bench/package.py $(PACKAGE_DIR)
 
 # `make package [STAGE=dev|prod]`: in build/package/<stage>/, the SAM template (sam.yaml: what

@@ -150,8 +150,10 @@ class ConsentService:
         try:
             Consent(patient_id, app_id).update(actions=[Consent.generation.add(1)],
                                                condition=Consent.generation == generation)
-        except UpdateError:
-            pass  # moved on already (re-granted or withdrawn): those tokens are dead anyway
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise  # throttled or failed: a 503, never a refusal that silently left the tokens alive
+            # moved on already (re-granted or withdrawn): those tokens are dead anyway
 
     @staticmethod
     def _receipt(head: AppHead, data_scopes, context, now: datetime, until: datetime) -> Dict[str, Any]:

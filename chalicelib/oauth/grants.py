@@ -127,9 +127,10 @@ class SmartRefreshTokenGrant(RefreshTokenGrant):
             if now - item.rotated_at > REFRESH_REUSE_GRACE:
                 self.server.revoke_family(item.family_id)  # replay of a rotated token: theft
             return None
-        authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation)
+        authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation,
+                                                      item.family_id)
         if authorization is None:
-            return None  # the consent ended, was revoked or re-granted
+            return None  # the consent ended, was revoked or re-granted, or this family was revoked
         self._authorization = replace(authorization, family_id=item.family_id)
         return item
 

@@ -229,8 +229,10 @@ class BrokerServer(AuthorizationServer):
             RefreshFamily(f"family#{family_id}").update(
                 actions=[RefreshFamily.revoked_at.set(self.clock())],
                 condition=RefreshFamily.grant_key.exists())
-        except UpdateError:
-            pass
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise  # throttled or failed: a 503, and the revocation may be asked again
+            # no such family (a token issued without a refresh token): nothing to mark
 
     def _generate_token(self, grant_type, client: Client, user: Authorization, scope: str,
                         expires_in=None, include_refresh_token=False) -> Dict[str, Any]:

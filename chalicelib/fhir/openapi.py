@@ -17,14 +17,16 @@ def _fhir(description, schema_ref="#/components/schemas/FhirResource"):
 
 
 _OUTCOME = {status: _fhir(text, "#/components/schemas/OperationOutcome") for status, text in {
-    "400": "Bad parameter", "401": "No, invalid or expired token; consent withdrawn; app suspended "
+    "400": "Bad parameter", "401": "No, invalid, expired or revoked token; consent withdrawn; app suspended "
     "(WWW-Authenticate: Bearer error=\"invalid_token\")", "403": "The token's scopes do not allow this",
     "404": "No such resource for this patient", "412": "Stale If-Match", "413": "Body too large",
-    "415": "Not application/fhir+json", "422": "Invalid resource: each issue names the element"}.items()}
+    "415": "Not application/fhir+json", "422": "Invalid resource: each issue names the element",
+    "503": "The record store is busy or failing: nothing was written or read out (Retry-After)"}.items()}
 
 
 def _errors(*statuses):
-    return {status: _OUTCOME[status] for status in statuses}
+    """The given error answers, and 503, which any call may meet."""
+    return {status: _OUTCOME[status] for status in (*statuses, "503")}
 
 
 PATHS = {

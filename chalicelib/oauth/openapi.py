@@ -30,11 +30,13 @@ PATHS = {
             "type": "object", "required": ["token"], "properties": {
                 "token": {"type": "string"}, "token_type_hint": {"type": "string"},
                 "client_id": {"type": "string"}}}}}},
-        "responses": {"200": {"description": "Revoked (a refresh token and its family), or unknown",
+        "responses": {"200": {"description": "Revoked, with every token of its family (the authorization it "
+                                             "came from and its refreshes), or unknown",
                               "content": {"application/json": {"schema": {"type": "object"}}}},
-                      "400": {**_OAUTH_ERROR, "description": "RFC 6749 error; unsupported_token_type for an "
-                                                             "access token, which cannot be revoked on its own"},
-                      "401": _OAUTH_ERROR}}},
+                      "400": {**_OAUTH_ERROR, "description": "RFC 6749 error (no token)"},
+                      "401": _OAUTH_ERROR,
+                      "503": {**_OAUTH_ERROR, "description": "temporarily_unavailable: nothing was revoked; "
+                                                             "ask again after Retry-After"}}}},
     "/oauth/introspect": {"post": {
         "operationId": "introspect", "tags": ["oauth"], "summary": "Token introspection (RFC 7662)",
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {

@@ -39,7 +39,7 @@ os.environ.update({"STAGE": "test", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KE
                    "CLAIM_KEY_FILE": str(KEYS / "claim.bin"), "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{PORT}",
                    "LOG_LEVEL": "WARNING"})
 SIZES = {"demo-alice": 100, "demo-karim": 10_000}
-RUNS = 15
+RUNS = 30
 
 
 def seed(codec, patient_id: str, count: int) -> None:

@@ -13,11 +13,11 @@ from tests.infra.conftest import PROJECT
 
 # Exactly what the function may do (issue 7; issue 5 added s3:DeleteObject for documents and the
 # claim key's GenerateDataKey/Decrypt; citizen sign-in, FranceConnect's client secret from Secrets
-# Manager): a new action is a deliberate change of this list.
+# Manager; issue 11 dropped ConditionCheckItem with the FHIR gate's checks in a transaction): a new
+# action is a deliberate change of this list.
 EXPECTED_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-    "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+    "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable",
     "kms:Sign", "kms:GetPublicKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt",
     "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
     "secretsmanager:GetSecretValue",

@@ -12,6 +12,7 @@ from chalicelib.catalog.models import is_app_id
 from chalicelib.catalog.service import CatalogService
 from chalicelib.config import Settings
 from chalicelib.consent.service import ConsentService
+from chalicelib.dynamodb import is_transient
 from chalicelib.errors import DomainError, NotFound
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.signin import UpstreamSignIn
@@ -100,17 +101,24 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
                     return view(*args, **kwargs)
                 except DomainError as error:
                     status = error.status
-                except Exception:  # noqa: BLE001 - logged here, answered with a page that reveals nothing
-                    logger.exception("unhandled error", extra={"route": path})
-                    status = 500
+                except Exception as error:  # noqa: BLE001 - logged here, answered with a page that reveals nothing
+                    if is_transient(error):  # throttled, or failed after botocore's retries: try again later
+                        logger.warning("DynamoDB unavailable", extra={"route": path, "error": repr(error)[:300]})
+                        status = 503
+                    else:
+                        logger.exception("unhandled error", extra={"route": path})
+                        status = 500
                 visitor = Visitor(None, None, None)
-                if status != 500:
+                if status < 500:
                     try:
                         visitor = account.visitor(cookie())
                     except Exception:  # noqa: BLE001 - the error page must not fail on the menu
                         logger.exception("visitor lookup failed", extra={"route": path})
                 key = f"error.{status}" if f"error.{status}" in i18n.messages() else "error.400"
-                return render("problem.html", "/", "", visitor, {"message_key": key}, status=status)
+                page = render("problem.html", "/", "", visitor, {"message_key": key}, status=status)
+                if status == 503:
+                    page.headers["Retry-After"] = "1"
+                return page
             blueprint.route(path, **options)(guarded)
             return guarded
         return register

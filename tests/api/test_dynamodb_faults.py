@@ -367,3 +367,16 @@ def test_a_replayed_code_whose_revocation_cannot_be_written_is_503_not_a_silent_
     assert again.status_code == 400 and again.json_body["error"] == "invalid_grant"
     answer = form_post(client, "/oauth/introspect", token=first.json_body["access_token"], client_id=SANDBOX)
     assert answer.json_body == {"active": False}
+
+
+# -- the citizen's pages ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, operation", [("/", "Query"), ("/apps/demo-sandbox", "GetItem")])
+def test_a_page_meeting_a_lasting_fault_is_a_503_page_in_french_with_retry_after(client, backoffs, path, operation):
+    with dynamodb_double() as double:
+        double.fail(operation, "ProvisionedThroughputExceededException", times=None)
+        page = client.get(path)
+    assert page.status_code == 503 and page.headers["Retry-After"] == "1"
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "momentanément indisponible" in page.body.decode()
+    assert client.get(path).status_code == 200  # once the fault is gone

@@ -42,7 +42,7 @@ app.register_middleware(edge.log_request, "http")
 
 referential = load_referential()
 identity_service = identity_service_for(settings)
-catalog_service = CatalogService(referential, utc_now)
+catalog_service = CatalogService(referential, utc_now, cache_seconds=settings.catalog_cache_seconds)
 publisher_service = PublisherService(referential, utc_now)
 review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings)
@@ -60,7 +60,7 @@ fhir_service = FhirService(Codec(load_terminology(settings.catalog_dir), setting
                            settings.public_base_url)
 token_verifier = TokenVerifier(token_keys, claim_seal, settings.issuer, settings.fhir_base_url)
 
-app.register_blueprint(catalog_routes.create_blueprint(catalog_service))
+app.register_blueprint(catalog_routes.create_blueprint(catalog_service, int(settings.catalog_cache_seconds)))
 app.register_blueprint(referencing_routes.create_blueprint(identity_service, publisher_service, review_service))
 app.register_blueprint(oauth_routes.create_blueprint(
     token_keys, oauth_server if token_keys else None, authorize_flow if token_keys else None, referential,

@@ -54,6 +54,9 @@ class Settings:
     # Citizen sign-in upstream (FranceConnect in production): OpenID Connect settings as JSON,
     # {"issuer", "client_id", ...}; None where only the demo picker signs citizens in.
     citizen_oidc: Optional[Dict[str, Any]] = None
+    # How long a warm container keeps a catalogue page or listing it read (0: not at all). With the
+    # same max-age for HTTP caches, a suspended app leaves every catalogue view within twice this.
+    catalog_cache_seconds: float = 30.0
 
     @property
     def is_local(self) -> bool:
@@ -102,6 +105,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         claim_key_id=env.get("CLAIM_KEY_ID") or None,
         claim_key_file=Path(env["CLAIM_KEY_FILE"]) if env.get("CLAIM_KEY_FILE") else None,
         citizen_oidc=json.loads(env["CITIZEN_OIDC"]) if env.get("CITIZEN_OIDC") else None,
+        catalog_cache_seconds=float(env.get("CATALOG_CACHE_SECONDS") or 30),
     )
 
 

@@ -1,6 +1,7 @@
 """JSON responses as this API writes them: UTF-8, so that French reads as French."""
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Mapping, Optional
 
@@ -11,3 +12,15 @@ def json_response(body: Any, status: int = 200, headers: Optional[Mapping[str, s
                   content_type: str = "application/json") -> Response:
     return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False),
                     status_code=status, headers={"Content-Type": content_type, **(headers or {})})
+
+
+def cacheable_json(body: Any, if_none_match: Optional[str], max_age: int) -> Response:
+    """Public JSON that browsers and CDNs may keep `max_age` seconds, with a strong ETag (a hash of
+    the body), and 304 without a body when the client already holds it (RFC 9110 section 13.1.2)."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    tag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": tag}
+    held = {candidate.strip().removeprefix("W/") for candidate in (if_none_match or "").split(",")}
+    if tag in held or "*" in held:
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=text, status_code=200, headers={"Content-Type": "application/json", **headers})

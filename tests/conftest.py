@@ -27,6 +27,9 @@ os.environ.update({
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-3",
     "POWERTOOLS_LOG_DEDUPLICATION_DISABLED": "1",
+    # The app object lives across tests, each with a new DynamoDB: no catalogue page may outlive its
+    # test. The cache itself is tested with a clock of its own (tests/unit/test_catalog_cache.py).
+    "CATALOG_CACHE_SECONDS": "0",
     # The broker's signing key for this session, made now like `make run` makes its own.
     "SIGNING_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "signing-key.pem"),
     "CLAIM_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "claim-key.bin"),

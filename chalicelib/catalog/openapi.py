@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 _localised = {"$ref": "#/components/schemas/Localised"}
-_errors = {"400": {"$ref": "#/components/responses/BadRequest"},
+_errors = {"304": {"description": "Not modified: the ETag sent in If-None-Match is still current "
+                                   "(answers carry Cache-Control: public, max-age and a strong ETag)"},
+           "400": {"$ref": "#/components/responses/BadRequest"},
            "405": {"$ref": "#/components/responses/MethodNotAllowed"},
            "500": {"$ref": "#/components/responses/InternalError"}}
 

@@ -1,10 +1,12 @@
 """The catalogue's rules: publishing a reviewed listing, and reading the public catalogue."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from cachetools import TTLCache
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
@@ -57,9 +59,29 @@ def _add_years(moment: datetime, years: int) -> datetime:
 
 
 class CatalogService:
-    def __init__(self, referential: Referential, clock: Clock = utc_now) -> None:
+    """Publishing and reading the catalogue. Reads may be kept by the warm container for
+    `cache_seconds` (a page per query and cursor, a listing per app, at most CACHE_SIZE each): at
+    500 views a second the catalogue's partitions then see one read per page per container and per
+    period, not one per view. A change made through this service forgets them at once in this
+    container; other containers see it within `cache_seconds`."""
+
+    CACHE_SIZE = 1024
+
+    def __init__(self, referential: Referential, clock: Clock = utc_now, cache_seconds: float = 0.0,
+                 timer: Callable[[], float] = time.monotonic) -> None:
         self.referential = referential
         self.clock = clock
+        self._pages: Optional[TTLCache] = None
+        self._listings: Optional[TTLCache] = None
+        if cache_seconds > 0:
+            self._pages = TTLCache(self.CACHE_SIZE, cache_seconds, timer)
+            self._listings = TTLCache(self.CACHE_SIZE, cache_seconds, timer)
+
+    def forget(self) -> None:
+        """Drop what this container keeps (after a change of the catalogue made here)."""
+        for cache in (self._pages, self._listings):
+            if cache is not None:
+                cache.clear()
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -136,6 +158,7 @@ class CatalogService:
                 start: Optional[datetime] = None) -> Publication:
         """Make `version` the live one on `head` (in memory) and build its catalogue entries; the
         caller writes head, version and entries in one transaction."""
+        self.forget()
         start = start or self.clock()
         public = self.public_view(head.app_id, version, listing, outcome, start)
         until = datetime.fromisoformat(public["referencing"]["until"])
@@ -150,12 +173,14 @@ class CatalogService:
 
     def take_down(self, head: AppHead, status: str) -> List[CatalogEntry]:
         """Leave the catalogue (suspended, withdrawn): returns the entries to delete."""
+        self.forget()
         doomed = [CatalogEntry(facet, head.app_id) for facet in sorted(head.facets or ())]
         head.status, head.facets = status, None
         return doomed
 
     def bring_back(self, head: AppHead) -> List[CatalogEntry]:
         """Return to the catalogue with the live version (reinstatement): returns entries to write."""
+        self.forget()
         entries = self._entries(head.public, head.referenced_until)
         head.status, head.facets = "published", {entry.facet for entry in entries}
         return entries
@@ -181,6 +206,7 @@ class CatalogService:
     def publish(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
                 start: Optional[datetime] = None) -> Dict[str, Any]:
         """Publish a listing that was decided outside the workflow (demo data), atomically."""
+        self.forget()
         head, listing_version, publication = self._seed_items(app_id, version, listing, outcome, start)
         with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.save(listing_version)
@@ -215,17 +241,36 @@ class CatalogService:
         """The public listing of a published app, or NotFound."""
         if not is_app_id(app_id):
             raise NotFound(f"No published app '{app_id[:100]}' in the catalogue.")
-        try:
-            head = AppHead.get(app_id, HEAD_VERSION)
-        except DoesNotExist:
-            head = None
-        if head is None or head.status != "published" or head.lapsed(self.clock()):
+        public = self._listings.get(app_id) if self._listings is not None else None
+        if public is None:
+            try:
+                head = AppHead.get(app_id, HEAD_VERSION)
+            except DoesNotExist:
+                head = None
+            if head is not None and head.status == "published" and not head.lapsed(self.clock()):
+                public = head.public
+            else:
+                public = {}  # known absent, kept as briefly as a listing
+            if self._listings is not None:
+                self._listings[app_id] = public
+        if not public or datetime.fromisoformat(public["referencing"]["until"]) <= self.clock():
             raise NotFound(f"No published app '{app_id}' in the catalogue.")
-        return head.public
+        return public
 
     def list_apps(self, query: catalog_query.CatalogQuery) -> CatalogPage:
-        """One page of the catalogue: always one Query on one index partition."""
+        """One page of the catalogue: always one Query on one index partition, or none when this
+        container read the same page less than `cache_seconds` ago."""
         plan = catalog_query.plan(query, self.referential)
+        key = (plan.fingerprint(), query.cursor, query.limit)
+        cached = self._pages.get(key) if self._pages is not None else None
+        if cached is not None:
+            return cached
+        page = self._read_page(query, plan)
+        if self._pages is not None:
+            self._pages[key] = page
+        return page
+
+    def _read_page(self, query: catalog_query.CatalogQuery, plan: catalog_query.QueryPlan) -> CatalogPage:
         index = getattr(CatalogEntry, plan.index)
         sort_attribute = "name_key" if plan.index == "by_name" else "eco_key"
         key_names = ("facet", "app_id", sort_attribute)

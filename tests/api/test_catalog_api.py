@@ -3,6 +3,8 @@ import json
 
 import pytest
 
+from tests.conftest import bearer
+
 
 def test_the_catalogue_lists_published_apps_with_cards(client):
     response = client.get("/catalog/apps")
@@ -103,3 +105,25 @@ def test_catalogue_is_readable_cross_origin(client):
     response = client.get("/catalog/apps", headers={"Origin": "https://app.example.org"})
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
+
+
+@pytest.mark.parametrize("path", ["/catalog/apps", "/catalog/apps?sort=ecoscore&limit=5", "/catalog/apps/gluco-suivi",
+                                  "/catalog/referential", "/catalog/listing-schema"])
+def test_public_catalogue_answers_are_cacheable_and_revalidate_with_their_etag(client, path):
+    first = client.get(path)
+    assert first.status_code == 200 and first.headers["Cache-Control"].startswith("public, max-age=")
+    etag = first.headers["ETag"]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.body in (b"", "", None) and again.headers["ETag"] == etag
+    assert client.get(path, headers={"If-None-Match": f'W/{etag}, "other"'}).status_code == 304
+    assert client.get(path, headers={"If-None-Match": '"stale"'}).status_code == 200
+
+
+def test_the_etag_of_a_catalogue_page_changes_with_its_content(client, reviewer_token):
+    before = client.get("/catalog/apps?limit=100")
+    suspended = client.post("/review/apps/gluco-suivi/suspend", body=json.dumps({"reason": "Incident de sécurité"}),
+                            headers={**bearer(reviewer_token), "Content-Type": "application/json"})
+    assert suspended.status_code == 200, suspended.body
+    after = client.get("/catalog/apps?limit=100", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    assert "gluco-suivi" not in [app["app_id"] for app in after.json_body["items"]]

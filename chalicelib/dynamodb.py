@@ -6,7 +6,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 from botocore.exceptions import ClientError, ConnectionError as BotocoreConnectionError, HTTPClientError
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.exceptions import PynamoDBException
-from pynamodb.models import Model
 
 from chalicelib.config import settings
 

@@ -65,6 +65,16 @@ def test_every_table_is_watched_for_throttling(resources: Resources) -> None:
         assert {(table, "ReadThrottleEvents"), (table, "WriteThrottleEvents")} <= watched, table
 
 
+def test_every_table_is_watched_for_transaction_conflicts(resources: Resources) -> None:
+    """The FHIR path holds no shared item (decision 0010): conflicts that come back are an alarm."""
+    watched = {table for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values()
+               for metric in alarm["Properties"].get("Metrics", []) if "MetricStat" in metric
+               if metric["MetricStat"]["Metric"]["MetricName"] == "TransactionConflict"
+               for dimension in metric["MetricStat"]["Metric"]["Dimensions"]
+               for table in referenced(dimension["Value"])}
+    assert watched == set(of_type(resources, "AWS::DynamoDB::Table"))
+
+
 def test_metric_math_alarms_stay_within_cloudwatch_limits(resources: Resources) -> None:
     # A hard limit that cfn-lint does not know: CloudFormation would fail at deployment.
     for name, alarm in of_type(resources, "AWS::CloudWatch::Alarm").items():

@@ -18,6 +18,13 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 # that a page costs the same whatever the size of the catalogue; it may then hold fewer than
 # `limit` apps while `next` still points further.
 FILTERED_READ_BUDGET = 200
+# Free text: every word of an app's name, publisher and category (then of its description, within
+# the bound) makes its app appear under the facet of its first letters, `prefix#dia` for
+# "Diabète": a search Queries the facet of its first word of three letters or more and filters the
+# rest, so that its first page is found among the few apps with such a word, not in a budget of
+# the whole catalogue. The bound keeps an app's entries, written again at each publication with
+# the stale ones deleted, within DynamoDB's 100 items per transaction.
+PREFIX_LENGTH, MAX_PREFIX_FACETS = 3, 30
 SORTS = ("name", "ecoscore")
 PARAMETERS = ("category", "min_ecoscore", "data", "q", "sort", "limit", "cursor")
 _MAX_TERMS, _MAX_Q = 5, 100
@@ -28,6 +35,13 @@ def normalize_text(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     return " ".join(re.sub(r"[^0-9a-z]+", " ", bare).split())
+
+
+def word_prefixes(*texts: str) -> List[str]:
+    """The word-start facets of an app's searchable texts, the first texts first."""
+    words = normalize_text(" ".join(texts)).split()
+    prefixes = dict.fromkeys(word[:PREFIX_LENGTH] for word in words if len(word) >= PREFIX_LENGTH)
+    return [f"prefix#{prefix}" for prefix in prefixes][:MAX_PREFIX_FACETS]
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,9 @@ def plan(query: CatalogQuery, referential: Referential) -> QueryPlan:
         options.append((f"data#{query.data}", "data", query.data))
     if min_score is not None and query.min_ecoscore != referential.letters[-1]:
         options.append((f"min#{query.min_ecoscore}", "min_score", min_score))
+    searched = [term for term in query.terms if len(term) >= PREFIX_LENGTH]
+    if searched:  # a word start is the most selective partition (see PREFIX_LENGTH)
+        options.insert(0, (f"prefix#{searched[0][:PREFIX_LENGTH]}", "", None))
     facet = options[0][0] if options else "all"
     residual: Dict[str, Any] = {name: value for _, name, value in options[1:]}
     if query.terms:

@@ -139,7 +139,10 @@ class CatalogService:
         own = letters.index(public["ecoscore"]["letter"])
         return (["all", f"category#{public['category']['id']}"]
                 + [f"data#{kind}" for kind in sorted({d["data_kind"] for d in public["data_access"]})]
-                + [f"min#{letter}" for letter in letters[own:-1]])
+                + [f"min#{letter}" for letter in letters[own:-1]]
+                + catalog_query.word_prefixes(public["name"], public["publisher"]["legal_name"],
+                                              *public["category"]["label"].values(),
+                                              *public["short_description"].values()))
 
     def _entries(self, public: Mapping[str, Any], until: datetime) -> List[CatalogEntry]:
         name_key = f"{catalog_query.normalize_text(public['name'])}#{public['app_id']}"

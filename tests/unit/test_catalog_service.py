@@ -157,3 +157,22 @@ def test_a_forged_cursor_outside_the_query_is_a_400_not_a_dynamodb_error(catalog
         forged = encode_cursor(key, plan(parsed, catalog_service.referential).fingerprint())
         with pytest.raises(InvalidRequest):
             catalog_service.list_apps(query(catalog_service, cursor=forged, **params))
+
+
+def test_a_search_finds_its_first_page_however_large_the_catalogue(catalog_service):
+    """The apps whose words start like the search are a partition of their own: on a catalogue
+    where 230 apps sort before the first match, beyond the budget of a filtered page (200 entries),
+    the first page is still full, read in one Query."""
+    demos = synthetic_demos(260, catalog_service)  # every ninth is a "VisioSoin", last by name
+    import_demos(catalog_service, demos)
+    with dynamodb_usage() as usage:
+        page = catalog_service.list_apps(query(catalog_service, q="visiosoin", limit=10))
+    assert len(page.items) == 10 and all(card["name"].startswith("VisioSoin") for card in page.items)
+    assert [call.operation for call in usage.calls] == ["Query"] and usage.calls[0].scanned_count <= 200
+    found, _ = every_page(catalog_service, q="visio")
+    assert len(found) == len([d for d in demos if d["listing"]["name"].startswith("VisioSoin")])
+
+
+def test_words_match_from_their_start(catalog_service, demo_apps):
+    assert [a["app_id"] for a in catalog_service.list_apps(query(catalog_service, q="gluco")).items] == ["gluco-suivi"]
+    assert catalog_service.list_apps(query(catalog_service, q="lucosuivi")).items == []

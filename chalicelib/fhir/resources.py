@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Union
 
 from chalicelib.errors import DomainError
 
@@ -159,7 +159,9 @@ class Codec:
 
     @staticmethod
     def _from_self(value: Any, pairwise_id: str) -> Any:
-        text = json.dumps(value, ensure_ascii=False)
+        """A copy of a stored resource (or of its JSON text, as a page of search reads it) with the
+        token's patient in place of `Patient/$self`."""
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         return json.loads(text.replace(json.dumps(SELF), json.dumps(f"Patient/{pairwise_id}")))
 
     # -- writing --------------------------------------------------------------------------
@@ -433,16 +435,17 @@ class Codec:
 
     # -- reading --------------------------------------------------------------------------
 
-    def show(self, resource_type: str, resource_id: str, stored: Dict[str, Any], pairwise_id: str, version: int,
-             last_updated: datetime, source: Optional[str]) -> Dict[str, Any]:
-        """The resource as the app sees it: its id, meta, and its own patient id."""
+    def show(self, resource_type: str, resource_id: str, stored: Union[Dict[str, Any], str], pairwise_id: str,
+             version: int, last_updated: datetime, source: Optional[str]) -> Dict[str, Any]:
+        """The resource as the app sees it: its id, meta, and its own patient id. `stored` is the
+        resource as stored, or its JSON text (a page of search: parsed once, here)."""
         meta: Dict[str, Any] = {"versionId": str(version), "lastUpdated": last_updated.astimezone(timezone.utc)
                                 .isoformat(timespec="milliseconds").replace("+00:00", "Z")}
         if source:
             meta["source"] = source
         body = {"resourceType": resource_type, "id": resource_id, "meta": meta}
         if resource_type == "Patient":
-            body.update(stored)
+            body.update(json.loads(stored) if isinstance(stored, str) else stored)
         else:
             shown = self._from_self(stored, pairwise_id)
             if resource_type in ("DocumentReference", "Observation"):

@@ -4,7 +4,6 @@ Both are partitioned by the citizen's internal id, so that every search is a Que
 partition and costs what one page costs, whatever the size of the record."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, Optional
@@ -83,7 +82,7 @@ class RecordRow:
     else; the same names, so that the FHIR service shows either."""
 
     item_key: str
-    resource: Dict[str, Any]
+    resource: str  # the resource's JSON text as stored: parsed once, when it is shown
     version: int
     last_updated: datetime
     source_app: Optional[str]
@@ -96,7 +95,7 @@ class RecordRow:
         def text(name: str) -> Optional[str]:
             value = raw.get(name)
             return value.get("S") if value else None
-        return cls(raw["item_key"]["S"], json.loads(raw["resource"]["S"]), int(raw["version"]["N"]),
+        return cls(raw["item_key"]["S"], raw["resource"]["S"], int(raw["version"]["N"]),
                    _DATES.deserialize(raw["last_updated"]["S"]), text("source_app"), text("content_key"),
                    text("category"), (raw.get("hidden") or {}).get("BOOL"))
 

@@ -10,14 +10,18 @@ from chalice import Response
 
 def json_response(body: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None,
                   content_type: str = "application/json") -> Response:
-    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False),
-                    status_code=status, headers={"Content-Type": content_type, **(headers or {})})
+    return Response(body=_serialize(body), status_code=status,
+                    headers={"Content-Type": content_type, **(headers or {})})
+
+
+def _serialize(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def cacheable_json(body: Any, if_none_match: Optional[str], max_age: int) -> Response:
     """Public JSON that browsers and CDNs may keep `max_age` seconds, with a strong ETag (a hash of
     the body), and 304 without a body when the client already holds it (RFC 9110 section 13.1.2)."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _serialize(body)
     tag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": tag}
     held = {candidate.strip().removeprefix("W/") for candidate in (if_none_match or "").split(",")}

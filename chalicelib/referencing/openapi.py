@@ -126,7 +126,8 @@ SCHEMAS = {
         "opinion": {"type": "string"}, "comment": {"type": "string"}}},
     "AppDetail": {"allOf": [_ref("AppSummary"), {"type": "object", "properties": {
         "versions": {"type": "array", "items": _ref("ListingVersion")},
-        "history": {"type": "array", "items": _ref("HistoryEntry")}}}]},
+        "history": {"type": "array", "items": _ref("HistoryEntry"),
+                    "description": "The app's latest 100 history entries, oldest first."}}}]},
     "ListingVersion": {"type": "object", "required": ["app_id", "version", "state", "etag"], "properties": {
         "app_id": {"type": "string"}, "version": {"type": "integer"}, "state": {"enum": _STATES},
         "etag": {"type": "string"}, "submitted_at": {"type": ["string", "null"]},

@@ -204,10 +204,12 @@ def test_languages_and_the_sign_in_page(open_context, server):
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "App catalogue"
     page.get_by_role("link", name="Français").click()
+    page.wait_for_url("**lang=fr*")
     assert page.locator("h1").inner_text() == "Catalogue des applications"
     page.goto(f"{server}/apps/gluco-suivi")  # the choice is remembered
     assert page.locator("html").get_attribute("lang") == "fr"
     page.get_by_role("link", name="English").click()
+    page.wait_for_url("**lang=en*")  # count() does not wait for the page the click loads
     assert page.get_by_role("heading", name="Écoscore: environmental impact").count() == 1
     check(page, "app-en")
 

@@ -25,6 +25,7 @@ from chalicelib.oauth import routes as oauth_routes
 from chalicelib.oauth.authorize import AuthorizeFlow
 from chalicelib.oauth.claims import claim_seal_for
 from chalicelib.oauth.keys import token_keys_for
+from chalicelib.oauth.quotas import quotas_for
 from chalicelib.oauth.server import BrokerServer
 from chalicelib.pages import routes as pages_routes
 from chalicelib.referencing import openapi as referencing_openapi
@@ -50,12 +51,14 @@ consent_service = ConsentService(utc_now)
 citizen_sessions = CitizenSessions(utc_now)
 access_log = AccessLog(utc_now)
 claim_seal = claim_seal_for(settings)
-oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal)
+quotas = quotas_for(settings)
+oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal,
+                            quotas)
 citizen_sign_in = upstream_sign_in_for(settings, citizen_sessions, utc_now)
 authorize_flow = AuthorizeFlow(oauth_server, consent_service, citizen_sessions, referential, settings.fhir_base_url,
                                demo_logins=settings.demo_sign_in, upstream_sign_in=citizen_sign_in is not None)
 
-fhir_service = FhirService(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url), Gate(utc_now),
+fhir_service = FhirService(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url), Gate(utc_now, quotas),
                            DocumentStore(settings.documents_bucket, settings.region, settings.s3_endpoint), utc_now,
                            settings.public_base_url)
 token_verifier = TokenVerifier(token_keys, claim_seal, settings.issuer, settings.fhir_base_url)
@@ -66,7 +69,7 @@ app.register_blueprint(oauth_routes.create_blueprint(
     token_keys, oauth_server if token_keys else None, authorize_flow if token_keys else None, referential,
     settings.issuer, secure_cookies=not settings.is_local))
 app.register_blueprint(consent_routes.create_blueprint(consent_service, citizen_sessions))
-app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url))
+app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url, quotas))
 app.register_blueprint(records_routes.create_blueprint(access_log, RecordService(utc_now), citizen_sessions))
 app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_cookies=not settings.is_local))
 app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, access_log,

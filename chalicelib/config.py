@@ -57,6 +57,12 @@ class Settings:
     # How long a warm container keeps a catalogue page or listing it read (0: not at all). With the
     # same max-age for HTTP caches, a suspended app leaves every catalogue view within twice this.
     catalog_cache_seconds: float = 30.0
+    # Each app's quota on the FHIR API and, separately, on the token endpoint: requests a second
+    # sustained, and at once (chalicelib/oauth/quotas.py). The commission may decide another quota
+    # for an app; APP_QUOTAS, JSON {"<app id>": {"rate": r, "burst": b}}, overrides both.
+    app_rate_limit: int = 50
+    app_burst_limit: int = 100
+    app_quotas: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_local(self) -> bool:
@@ -106,6 +112,9 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         claim_key_file=Path(env["CLAIM_KEY_FILE"]) if env.get("CLAIM_KEY_FILE") else None,
         citizen_oidc=json.loads(env["CITIZEN_OIDC"]) if env.get("CITIZEN_OIDC") else None,
         catalog_cache_seconds=float(env.get("CATALOG_CACHE_SECONDS") or 30),
+        app_rate_limit=int(env.get("APP_RATE_LIMIT") or 50),
+        app_burst_limit=int(env.get("APP_BURST_LIMIT") or 100),
+        app_quotas=json.loads(env.get("APP_QUOTAS") or "{}"),
     )
 
 

@@ -1,6 +1,7 @@
 """The HTTP edge: one wrapper for every view, and the middleware that logs each request."""
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import time
@@ -15,6 +16,10 @@ from chalicelib.dynamodb import is_transient
 from chalicelib.observability import dynamodb_usage, logger
 
 View = Callable[..., Any]
+# Headers that something deeper than the view adds to this request's answer (e.g. an app's quota,
+# chalicelib/oauth/quotas.py); the middleware below puts them on the response.
+_RESPONSE_HEADERS: contextvars.ContextVar[Optional[Dict[str, str]]] = contextvars.ContextVar(
+    "response_headers", default=None)
 UNAVAILABLE = errors.ServiceUnavailable("The service is busy; try again in a moment.", headers={"Retry-After": "1"})
 
 
@@ -117,14 +122,28 @@ def _nesting(value: Any) -> int:
     return deepest
 
 
+def add_response_headers(headers: Dict[str, str]) -> None:
+    """Have the answer to the current request carry `headers` (the view's own win)."""
+    pending = _RESPONSE_HEADERS.get()
+    if pending is not None:
+        pending.update(headers)
+
+
 def log_request(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Chalice HTTP middleware: one JSON log line per request, with what DynamoDB said it cost."""
     started = time.perf_counter()
     request_id = (event.context.get("requestId") if event is not None else None) or str(uuid.uuid4())
     path = _path_of(event)
-    with dynamodb_usage() as usage:
-        response = get_response(event)
+    pending: Dict[str, str] = {}
+    reset = _RESPONSE_HEADERS.set(pending)
+    try:
+        with dynamodb_usage() as usage:
+            response = get_response(event)
+    finally:
+        _RESPONSE_HEADERS.reset(reset)
     response = errors.normalize_framework_response(path, response)
+    for name, value in pending.items():
+        response.headers.setdefault(name, value)
     response.headers["X-Request-Id"] = request_id
     logger.info("request", extra={
         "request_id": request_id,

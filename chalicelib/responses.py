@@ -19,12 +19,19 @@ def _serialize(body: Any) -> str:
 
 
 def cacheable_json(body: Any, if_none_match: Optional[str], max_age: int) -> Response:
-    """Public JSON that browsers and CDNs may keep `max_age` seconds, with a strong ETag (a hash of
-    the body), and 304 without a body when the client already holds it (RFC 9110 section 13.1.2)."""
-    text = _serialize(body)
+    """Public JSON that browsers and CDNs may keep `max_age` seconds (see `conditional`)."""
+    return conditional(_serialize(body), if_none_match, f"public, max-age={max_age}",
+                       {"Content-Type": "application/json"})
+
+
+def conditional(text: str, if_none_match: Optional[str], cache_control: str,
+                headers: Optional[Mapping[str, str]] = None, status: int = 200) -> Response:
+    """A body that caches may keep as `cache_control` says, with a strong ETag (a hash of the
+    body), and 304 without a body when the client already holds it (RFC 9110 section 13.1.2)."""
     tag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
-    headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": tag}
+    validators = {"Cache-Control": cache_control, "ETag": tag}
     held = {candidate.strip().removeprefix("W/") for candidate in (if_none_match or "").split(",")}
-    if tag in held or "*" in held:
-        return Response(body="", status_code=304, headers=headers)
-    return Response(body=text, status_code=200, headers={"Content-Type": "application/json", **headers})
+    if status == 200 and (tag in held or "*" in held):
+        return Response(body="", status_code=304, headers={**{k: v for k, v in (headers or {}).items()
+                                                              if k.lower() == "vary"}, **validators})
+    return Response(body=text, status_code=status, headers={**(headers or {}), **validators})

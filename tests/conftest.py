@@ -30,6 +30,10 @@ os.environ.update({
     # The app object lives across tests, each with a new DynamoDB: no catalogue page may outlive its
     # test. The cache itself is tested with a clock of its own (tests/unit/test_catalog_cache.py).
     "CATALOG_CACHE_SECONDS": "0",
+    # Tests make many calls for the demo apps in a few seconds; the quotas themselves are tested
+    # with quotas of their own (tests/unit/test_quotas.py, tests/api/test_app_quotas.py).
+    "APP_RATE_LIMIT": "100000",
+    "APP_BURST_LIMIT": "100000",
     # The broker's signing key for this session, made now like `make run` makes its own.
     "SIGNING_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "signing-key.pem"),
     "CLAIM_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "claim-key.bin"),
@@ -38,7 +42,7 @@ os.environ.update({
 })
 for name in ("DYNAMODB_ENDPOINT", "AWS_PROFILE", "CATALOG_DIR", "APPS_TABLE", "CATALOG_TABLE",
              "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE", "SIGNING_KEY_ID", "PREVIOUS_SIGNING_KEYS", "CLAIM_KEY_ID",
-             "S3_ENDPOINT", "DOCUMENTS_BUCKET", "RECORDS_TABLE", "AUDIT_TABLE", "CITIZEN_OIDC"):
+             "S3_ENDPOINT", "DOCUMENTS_BUCKET", "RECORDS_TABLE", "AUDIT_TABLE", "CITIZEN_OIDC", "APP_QUOTAS"):
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402

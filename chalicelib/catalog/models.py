@@ -89,6 +89,7 @@ class AppHead(AppItem, discriminator="head"):
     # Moved on at each suspension; tokens carry the epoch they were issued in, so that those issued
     # before a suspension stay refused after the reinstatement (it may have answered a leak).
     token_epoch = NumberAttribute(null=True)
+    quota = JSONAttribute(null=True)  # {"rate", "burst"} the commission decided; None: the default
     public = JSONAttribute(null=True)  # the public listing of the live version
     facets = UnicodeSetAttribute(null=True)  # catalogue index partitions it appears in
     created_at = UTCDateTimeAttribute()
@@ -110,17 +111,35 @@ class AppHead(AppItem, discriminator="head"):
     def status_item(self) -> "AppStatus":
         """The status item to write with this head (the same transaction or batch)."""
         return AppStatus(self.app_id, STATUS_VERSION, status=self.status, referenced_until=self.referenced_until,
-                         token_epoch=self.token_epoch)
+                         token_epoch=self.token_epoch, quota=self.quota, client=self.client,
+                         redirect_uris=self.redirect_uris, client_secret_hash=self.client_secret_hash,
+                         approved_scopes=self.approved_scopes)
 
 
 class AppStatus(AppItem, discriminator="status"):
-    """What the FHIR gate needs of an app on every call, and nothing else: under 200 bytes, read
-    strongly consistently with the consent in one BatchGetItem, never written by a FHIR call
+    """What the FHIR gate and the OAuth steps need of an app, and nothing else: about 1 KB (the
+    head is 14), read strongly consistently by the gate with the consent in one BatchGetItem, and
+    by every OAuth step as its client; never written by either
     (docs/decisions/0010-hot-path-without-shared-items.md). Written with the head, from it."""
 
     status = UnicodeAttribute()
     referenced_until = UTCDateTimeAttribute(null=True)
     token_epoch = NumberAttribute(null=True)  # as on the head
+    quota = JSONAttribute(null=True)  # as on the head: read here by the FHIR gate for free
+    # The live version's client registration, as on the head (absent on items written before it
+    # was copied here: the OAuth steps then read the head, chalicelib/oauth/server.py).
+    client = JSONAttribute(null=True)
+    redirect_uris = ListAttribute(of=UnicodeAttribute, null=True)
+    client_secret_hash = UnicodeAttribute(null=True)
+    approved_scopes = UnicodeSetAttribute(null=True)
+
+    @property
+    def epoch(self) -> int:
+        """The token epoch: 0 until the app's first suspension."""
+        return int(self.token_epoch or 0)
+
+    def lapsed(self, now: datetime) -> bool:
+        return self.referenced_until is not None and self.referenced_until <= now
 
     def refuses(self, epoch: int, now: datetime) -> bool:
         """Whether a token issued in token epoch `epoch` is refused now (suspended, withdrawn,

@@ -34,6 +34,7 @@ class ReviewOutcome:
     approved_scopes: List[str]
     results: Mapping[str, Mapping[str, Any]]
     period_years: int = 1
+    quota: Optional[Mapping[str, int]] = None  # {"rate", "burst"}; None leaves the app's quota as it was
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,8 @@ class CatalogService:
         head.status, head.live_version, head.public = "published", version, public
         head.client, head.redirect_uris = dict(listing["client"]), list(listing["redirect_uris"])
         head.approved_scopes = set(outcome.approved_scopes) or None
+        if outcome.quota is not None:
+            head.quota = dict(outcome.quota)
         head.referenced_from, head.referenced_until = start, until
         head.facets = {entry.facet for entry in entries}
         return Publication(public, entries, [CatalogEntry(facet, head.app_id) for facet in stale])

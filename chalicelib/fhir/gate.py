@@ -32,6 +32,7 @@ from chalicelib.catalog.models import STATUS_VERSION, AppStatus, transaction_con
 from chalicelib.consent.models import Consent
 from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.fhir.access import AccessGrant, invalid_token
+from chalicelib.oauth.quotas import Quota, Quotas
 from chalicelib.records.audit import new_entry
 from chalicelib.records.models import AuditItem, RecordItem
 
@@ -52,8 +53,8 @@ class WriteRefused(Exception):
 
 
 class Gate:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
+    def __init__(self, clock: Clock, quotas: Optional[Quotas] = None) -> None:
+        self.clock, self.quotas = clock, quotas
         self._pool: Optional[ThreadPoolExecutor] = None
 
     def admit(self, grant: AccessGrant, interaction: str, resource_type: str, resource_id: Optional[str] = None,
@@ -68,6 +69,8 @@ class Gate:
         finally:
             page = pending.result() if pending is not None else None
         consent, status, record = found
+        if self.quotas is not None and status is not None:  # the commission's quota, read for free
+            self.quotas.learn(grant.app_id, Quota.of(status.quota))
         reason = self._refusal(grant, consent, status)
         if reason is not None:
             self.refuse(grant, interaction, resource_type, resource_id, reason)

@@ -1,7 +1,7 @@
 """HTTP routes of the FHIR R4 API (/fhir): thin; the rules live in service.py and gate.py."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from chalice import Blueprint, CORSConfig, Response
 
@@ -11,22 +11,29 @@ from chalicelib.fhir.access import TokenVerifier
 from chalicelib.fhir.capability import capability_statement
 from chalicelib.fhir.resources import RESOURCE_TYPES
 from chalicelib.fhir.service import FhirService, etag
+from chalicelib.oauth.quotas import Quotas
 from chalicelib.responses import json_response
 
 FHIR_JSON = "application/fhir+json"
 _CONTENT_TYPES = [FHIR_JSON, "application/json"]
 MAX_FHIR_BODY = 5_800_000  # a 4 MB document in base64, within Lambda's 6 MB request limit
 _CORS = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type", "If-Match", "Prefer"],
-                   expose_headers=["Location", "ETag", "Last-Modified", "WWW-Authenticate"], max_age=600)
+                   expose_headers=["Location", "ETag", "Last-Modified", "WWW-Authenticate", "Retry-After",
+                                   "RateLimit", "RateLimit-Policy"], max_age=600)
 
 
-def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_url: str) -> Blueprint:
+def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_url: str,
+                     quotas: Optional[Quotas] = None) -> Blueprint:
     blueprint = Blueprint(__name__)
     routes = Routes(blueprint)
     fhir_base = f"{public_base_url}/fhir"
 
     def grant():
-        return verifier.grant_of(routes.header("authorization"))
+        """The token's grant, its call counted against the app's quota (429 over it)."""
+        access = verifier.grant_of(routes.header("authorization"))
+        if quotas is not None:
+            quotas.charge(access.app_id, "fhir")
+        return access
 
     def known(resource_type: str) -> str:
         if resource_type not in RESOURCE_TYPES:

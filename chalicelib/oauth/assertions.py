@@ -50,7 +50,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return [f"{self.issuer}/oauth/token", self.issuer]
 
     def resolve_client_public_key(self, client) -> KeySet:
-        settings = client.head.client or {}
+        settings = client.app.client or {}
         try:
             jwks = settings.get("jwks") or _fetch_jwks(settings["jwks_uri"])
             return KeySet.import_key_set(jwks)

@@ -80,11 +80,11 @@ class AuthorizeFlow:
             if (data.get("aud") or "").rstrip("/") != self.fhir_base_url:
                 raise OAuth2Error(f"'aud' must be this FHIR server: {self.fhir_base_url}.", error="invalid_request")
             scopes = ScopeRequest.parse(data.get("scope"))
-            granted = scopes.granted_within(client.head.approved_scopes or ())
+            granted = scopes.granted_within(client.app.approved_scopes or ())
             # Only what is built is granted; the token response's `scope` tells the client
             # (RFC 6749 §3.3).
             context = set(scopes.context) & GRANTABLE_CONTEXT
-            approved = set(client.head.approved_scopes or ())
+            approved = set(client.app.approved_scopes or ())
             if "offline_access" in context and "offline_access" not in approved:
                 raise InvalidScope("offline_access was not approved for this app.")
             # online_access is the lesser of the two: an approval of offline_access covers it.
@@ -135,7 +135,7 @@ class AuthorizeFlow:
             duration = DURATIONS.get(form.get("duration", DEFAULT_DURATION), DURATIONS[DEFAULT_DURATION])
             consent = self.consents.grant(session.patient_id, client.head, chosen, sorted(context), duration)
             return self._issue(grant, consent, chosen, context, session_id)
-        active = self.consents.active(session.patient_id, client.head.app_id)
+        active = self.consents.active(session.patient_id, client.get_client_id())
         if data.get("prompt") != "consent" and self.consents.covers(active, granted, context):
             return self._issue(grant, active, granted, context, session_id)
         return self._consent_page(data, session_id, session, client, granted, context)

@@ -137,4 +137,4 @@ def _still_referenced(server, app_id: str, epoch: Any) -> bool:
     """The app is a client still (published, not lapsed), and was not suspended since the token's
     epoch."""
     client = server.query_client(app_id)
-    return client is not None and client.head.epoch == epoch
+    return client is not None and client.app.epoch == epoch

@@ -119,7 +119,7 @@ class SmartRefreshTokenGrant(RefreshTokenGrant):
             return None
         if family.revoked_at is not None or item.expires_at <= now:
             return None
-        if (family.app_epoch or 0) != self.request.client.head.epoch:
+        if (family.app_epoch or 0) != self.request.client.app.epoch:
             return None  # authorized before the app's last suspension: a new authorization is needed
         if family.session_key and not session_alive(family.session_key, item.patient_id, now):
             return None  # online_access: the citizen's sign-in session expired or was ended

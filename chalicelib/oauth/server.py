@@ -21,7 +21,8 @@ from chalice.app import Request
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id, transaction_connection
+from chalicelib.catalog.models import (HEAD_VERSION, STATUS_VERSION, AppHead, AppStatus, is_app_id,
+                                       transaction_connection)
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.assertions import PrivateKeyJwt
 from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal
@@ -29,6 +30,7 @@ from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
 from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorizationCodeGrant,
                                      SmartRefreshTokenGrant)
 from chalicelib.oauth.keys import TokenKeys
+from chalicelib.oauth.quotas import Quota, Quotas
 from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, grant_key
 from chalicelib.referencing.publisher_service import hash_client_secret
 
@@ -97,12 +99,26 @@ class ChaliceOAuth2Request(OAuth2Request):
 
 @dataclass
 class Client(ClientMixin):
-    """A published app as an OAuth client."""
+    """A published app as an OAuth client: its status item (about 1 KB: status, registration,
+    approved scopes, token epoch, quota), which every OAuth step reads; its head (14 KB, with the
+    public listing) only when the consent page is shown or a consent given."""
 
-    head: AppHead
+    app: AppStatus
+    preloaded_head: Optional[AppHead] = None
+
+    @property
+    def head(self) -> AppHead:
+        """The app's head, read on first use."""
+        if self.preloaded_head is None:
+            self.preloaded_head = AppHead.get(self.app.app_id, HEAD_VERSION)
+        return self.preloaded_head
+
+    @classmethod
+    def of_head(cls, head: AppHead) -> "Client":
+        return cls(head.status_item(), head)
 
     def get_client_id(self) -> str:
-        return self.head.app_id
+        return self.app.app_id
 
     def get_default_redirect_uri(self) -> Optional[str]:
         return None  # a redirect_uri must always be sent, and match exactly
@@ -111,15 +127,15 @@ class Client(ClientMixin):
         return scope  # the SMART layer checks scopes against the approval (oauth/scopes.py)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in (self.head.redirect_uris or [])
+        return redirect_uri in (self.app.redirect_uris or [])
 
     def check_client_secret(self, client_secret: str) -> bool:
-        stored = self.head.client_secret_hash
+        stored = self.app.client_secret_hash
         return bool(stored) and hmac.compare_digest(stored, hash_client_secret(client_secret))
 
     @property
     def client_type(self) -> str:
-        return (self.head.client or {}).get("type", "public")
+        return (self.app.client or {}).get("type", "public")
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         allowed = {"public": "none", "confidential_secret": "client_secret_basic",
@@ -131,16 +147,16 @@ class Client(ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         if grant_type == "refresh_token":
-            return bool({"offline_access", "online_access"} & set(self.head.approved_scopes or ()))
+            return bool({"offline_access", "online_access"} & set(self.app.approved_scopes or ()))
         return grant_type == "authorization_code"
 
 
 class BrokerServer(AuthorizationServer):
     def __init__(self, keys: Optional[TokenKeys], issuer: str, fhir_base_url: str, clock: Clock,
-                 consents: ConsentService, seal: Optional[ClaimSeal] = None) -> None:
+                 consents: ConsentService, seal: Optional[ClaimSeal] = None, quotas: Optional[Quotas] = None) -> None:
         super().__init__()
         self.keys, self.issuer, self.fhir_base_url, self.clock = keys, issuer, fhir_base_url, clock
-        self.consents, self.seal = consents, seal
+        self.consents, self.seal, self.quotas = consents, seal, quotas
         self.register_grant(SmartAuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(SmartRefreshTokenGrant)
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(issuer))
@@ -162,12 +178,14 @@ class BrokerServer(AuthorizationServer):
         if not client_id or not is_app_id(client_id):
             return None
         try:
-            head = AppHead.get(client_id, HEAD_VERSION)
+            app = AppStatus.get(client_id, STATUS_VERSION)
         except DoesNotExist:
             return None
-        if head.status != "published" or head.lapsed(self.clock()):
+        if app.status != "published" or app.lapsed(self.clock()):
             return None
-        return Client(head)
+        if app.client is None:  # written before the registration was copied to the status item
+            return Client.of_head(AppHead.get(client_id, HEAD_VERSION))
+        return Client(app)
 
     def save_token(self, token: Dict[str, Any], request) -> None:
         """In one transaction: the code or the refresh token this answer replaces is marked used
@@ -205,7 +223,7 @@ class BrokerServer(AuthorizationServer):
             online_only = "offline_access" not in token["scope"].split()
             transaction.save(RefreshFamily(f"family#{user.family_id}", client_id=request.client.get_client_id(),
                                            patient_id=user.patient_id, expires_at=user.consent_expires_at,
-                                           app_epoch=request.client.head.epoch,
+                                           app_epoch=request.client.app.epoch,
                                            session_key=user.session_key if online_only else None))
         transaction.save(RefreshTokenItem(grant_key("refresh", token["refresh_token"]), family_id=user.family_id,
                                           client_id=request.client.get_client_id(), patient_id=user.patient_id,
@@ -237,12 +255,17 @@ class BrokerServer(AuthorizationServer):
     def _generate_token(self, grant_type, client: Client, user: Authorization, scope: str,
                         expires_in=None, include_refresh_token=False) -> Dict[str, Any]:
         """An ES256 JWT access token; a refresh token when offline access was granted (and at
-        every refresh, which rotates it)."""
+        every refresh, which rotates it). Counted against the app's quota here, once the client and
+        its code or refresh token are known good, so that nobody else's failed attempts use it up;
+        a refusal comes before anything is saved, and the code or refresh token stays usable."""
+        if self.quotas is not None:
+            self.quotas.learn(client.get_client_id(), Quota.of(client.app.quota))
+            self.quotas.charge(client.get_client_id(), "token")
         now = int(self.clock().timestamp())
         claims = {"iss": self.issuer, "aud": self.fhir_base_url, "sub": user.pairwise_id,
                   "patient": user.pairwise_id, "client_id": client.get_client_id(), "scope": scope,
                   "jti": str(uuid.uuid4()), "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME,
-                  "consent_generation": user.consent_generation, APP_EPOCH_CLAIM: client.head.epoch,
+                  "consent_generation": user.consent_generation, APP_EPOCH_CLAIM: client.app.epoch,
                   FAMILY_CLAIM: user.family_id}
         if self.seal is not None:  # the citizen's internal id, for the FHIR API only (oauth/claims.py)
             claims[SEALED_CLAIM] = self.seal.seal(user.patient_id, client.get_client_id())

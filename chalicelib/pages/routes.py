@@ -80,10 +80,21 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
                 "demo": account.demo_sign_in}
 
     def render(template: str, here: str, section: str, visitor: Visitor, context: Dict[str, Any],
-               status: int = 200, set_cookies: Optional[List[str]] = None) -> Response:
+               status: int = 200, set_cookies: Optional[List[str]] = None, public: bool = False) -> Response:
+        """A page; a `public` one (the catalogue's) is cacheable, in shared caches when nothing in
+        it is the visitor's own."""
+        headers = cookies(*(set_cookies or []))
+        cache_control = "no-store"
+        if public and not headers:  # a page that sets a cookie is nobody else's
+            if visitor.session is None and not cookie():
+                cache_control = f"public, max-age={int(settings.catalog_cache_seconds)}"
+                headers["Vary"] = "Accept-Language, Cookie"
+            else:  # signed in: the menu is the citizen's; the browser revalidates, 304 when unchanged
+                cache_control = "private, no-cache"
         return web.page(template, {"lang": language(), "chrome": chrome(here, section, visitor),
                                    "letters": catalogue.letters, **context},
-                        status=status, form_targets=form_targets, headers=cookies(*(set_cookies or [])))
+                        status=status, form_targets=form_targets, headers=headers, cache_control=cache_control,
+                        if_none_match=request().headers.get("if-none-match"))
 
     def see_other(location: str, *set_cookies: Optional[str]) -> Response:
         return Response(body="", status_code=303,
@@ -130,13 +141,13 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         """The catalogue: search, filter by category and écoscore, one page of cards at a time."""
         context = catalogue.catalogue(query())
         return render("catalogue.html", "/", "catalogue", account.visitor(cookie()), context,
-                      status=400 if context["invalid"] else 200)
+                      status=400 if context["invalid"] else 200, public=True)
 
     @html_route("/apps/{app_id}", methods=["GET"])
     def app_page(app_id: str):
         """An app's page: what it does, the data it may ask for and why, écoscore, compliance."""
         return render("app.html", f"/apps/{app_id}", "catalogue", account.visitor(cookie()),
-                      catalogue.app(app_id))
+                      catalogue.app(app_id), public=True)
 
     # -- signing in and out ----------------------------------------------------------------------
 

@@ -150,6 +150,12 @@ SCHEMAS = {
                     "additionalProperties": {"type": "object", "required": ["result"], "properties": {
                         "result": {"enum": ["pass", "fail", "not_applicable"]}, "note": {"type": "string"}}}},
         "approved_scopes": {"type": "array", "items": {"type": "string"}},
-        "comment": {"type": "string"}}},
+        "comment": {"type": "string"},
+        "quota": {"type": "object", "required": ["rate", "burst"],
+                  "description": "The app's quota on the FHIR API and on the token endpoint, each: requests a "
+                                 "second sustained (rate) and at once (burst). Absent: unchanged, the default for "
+                                 "a first listing.",
+                  "properties": {"rate": {"type": "integer", "minimum": 1, "maximum": 10000},
+                                 "burst": {"type": "integer", "minimum": 1, "maximum": 20000}}}}},
     "Reason": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "minLength": 3}}},
 }

@@ -27,6 +27,12 @@ DECISION_SCHEMA = {
                            "note": {"type": "string", "maxLength": 2000}}}},
         "approved_scopes": {"type": "array", "uniqueItems": True, "items": {"type": "string"}},
         "comment": {"type": "string", "maxLength": 5000},
+        # The app's quota on the FHIR API and on the token endpoint (chalicelib/oauth/quotas.py);
+        # absent: unchanged, the deployment's default for a first listing. At most the account's
+        # API Gateway limit (10,000 requests a second) for one app.
+        "quota": {"type": "object", "additionalProperties": False, "required": ["rate", "burst"],
+                  "properties": {"rate": {"type": "integer", "minimum": 1, "maximum": 10_000},
+                                 "burst": {"type": "integer", "minimum": 1, "maximum": 20_000}}},
     },
 }
 REASON_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["reason"],
@@ -90,6 +96,7 @@ class ReviewService:
         version.state, version.review_queue = target, None
         version.decision = {"opinion": body["opinion"], "results": body["results"],
                             "approved_scopes": body["approved_scopes"], "comment": body.get("comment", ""),
+                            "quota": body.get("quota"),
                             "period_years": period_years if action == "publish" else None,
                             "decided_at": now.isoformat(), "decided_by": principal.as_actor()}
         versions: List[ListingVersion] = [version]
@@ -102,7 +109,7 @@ class ReviewService:
                 bump(previous).state = lifecycle.next_version_state(previous.state, "supersede")
                 versions.append(previous)
             outcome = ReviewOutcome(opinion=body["opinion"], approved_scopes=body["approved_scopes"],
-                                    results=body["results"], period_years=period_years)
+                                    results=body["results"], period_years=period_years, quota=body.get("quota"))
             publication = self.catalog.go_live(app.head, number, version.document, outcome, now)
             if app.head.status == lifecycle.SUSPENDED:  # stays suspended until reinstated
                 stale = publication.stale + self.catalog.take_down(app.head, lifecycle.SUSPENDED)

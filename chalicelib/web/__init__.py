@@ -1,7 +1,9 @@
 """Server-rendered pages: Jinja2 templates, security headers, the session cookie."""
 from __future__ import annotations
 
-import secrets
+import base64
+import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
@@ -11,6 +13,7 @@ from chalice import Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
+from chalicelib.responses import conditional
 from chalicelib.web import i18n
 
 SESSION_COOKIE = "mes_session"
@@ -76,23 +79,33 @@ def _environment() -> Environment:
     return environment
 
 
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
 def page(template: str, context: Dict[str, Any], status: int = 200, form_targets: Iterable[str] = (),
-         headers: Optional[Dict[str, Any]] = None) -> Response:
+         headers: Optional[Dict[str, Any]] = None, cache_control: str = "no-store",
+         if_none_match: Optional[str] = None) -> Response:
     """An HTML page that cannot be framed, loads nothing from elsewhere (not even images: app logos
     would tell their publishers who reads the catalogue) and posts only to us (and, after our
-    redirect, to the app's registered redirect URI)."""
-    nonce = secrets.token_urlsafe(16)
+    redirect, to the app's registered redirect URI). Its styles are allowed by their hash, not by
+    a nonce, so that the same page is the same bytes: with `cache_control` other than no-store it
+    carries an ETag, and 304 answers a client that holds it."""
     context = {"lang": i18n.DEFAULT_LANGUAGE, **context}
-    body = _environment().get_template(template).render(nonce=nonce, **context)
+    body = _environment().get_template(template).render(**context)
+    styles = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()}'"
+                      for block in _STYLE.findall(body)) or "'none'"
     form_action = " ".join(["'self'", *form_targets])
-    return Response(body=body, status_code=status, headers={
+    security = {
         "Content-Type": "text/html; charset=utf-8",
         "Content-Language": context["lang"],
-        "Content-Security-Policy": (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src data:; "
+        "Content-Security-Policy": (f"default-src 'none'; style-src {styles}; img-src data:; "
                                     f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"),
         "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Opener-Policy": "same-origin", "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-        "Cache-Control": "no-store", **(headers or {})})
+        **(headers or {})}
+    if cache_control == "no-store":
+        return Response(body=body, status_code=status, headers={**security, "Cache-Control": "no-store"})
+    return conditional(body, if_none_match, cache_control, security, status)
 
 
 def session_cookie(session_id: str, secure: bool, max_age: int = 1800) -> str:

@@ -1,6 +1,8 @@
 """The citizen's pages over the Chalice test client: catalogue, app page, sign-in and sign-out,
 my consents and withdrawing one, languages, security headers and CSRF."""
+import base64
 import dataclasses
+import hashlib
 import html as html_text
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -68,6 +70,36 @@ def test_the_catalogue_page_lists_the_apps_with_badges_and_safe_headers(client):
     assert 'class="badge letter-A"' in body and ".letter-E { background: #e63e11" in body
     assert "tag-compliant_with_reservations" in body and "Écoscore A, 99,1 sur 100" in body
     assert "<img" not in body and "<script" not in body
+
+
+def test_the_catalogue_pages_are_cacheable_for_anonymous_visitors(client):
+    """The same page for everyone not signed in: shared caches may keep it (decision 0011), and a
+    browser that holds it gets 304. Its styles are allowed by hash, so that it is the same bytes."""
+    for path in ("/", "/?q=diabete", "/apps/gluco-suivi"):
+        page = client.get(path)
+        assert page.headers["Cache-Control"] == f"public, max-age={int(settings.catalog_cache_seconds)}"
+        assert page.headers["Vary"] == "Accept-Language, Cookie"
+        assert client.get(path).body == page.body
+        again = client.get(path, headers={"If-None-Match": page.headers["ETag"]})
+        assert again.status_code == 304 and again.body == b"" and again.headers["ETag"] == page.headers["ETag"]
+    style = re.search(r"<style>(.*?)</style>", page.body.decode(), re.DOTALL).group(1)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}';" in page.headers["Content-Security-Policy"]
+    english = client.get("/", headers={"Accept-Language": "en"})
+    assert english.headers["ETag"] != client.get("/").headers["ETag"]
+
+
+def test_a_signed_in_page_is_never_shared_but_revalidates(client):
+    _, cookie = sign_in(client, next_path="/")
+    page = client.get("/", headers={"Cookie": cookie})
+    assert "Alice" in html(page)
+    assert page.headers["Cache-Control"] == "private, no-cache"
+    again = client.get("/", headers={"Cookie": cookie, "If-None-Match": page.headers["ETag"]})
+    assert again.status_code == 304
+    anonymous = client.get("/")
+    assert "Alice" not in html(anonymous) and anonymous.headers["ETag"] != page.headers["ETag"]
+    switched = client.get("/?lang=en")  # a page that sets a cookie is nobody else's
+    assert "Set-Cookie" in switched.headers and switched.headers["Cache-Control"] == "no-store"
 
 
 def test_the_catalogue_filters(client):

@@ -42,9 +42,9 @@ def rotation_schedule(period: timedelta, publish_ahead: timedelta, refresh: time
         raise ValueError("the publish-ahead time must exceed the ring's refresh time plus the JWKS max-age")
     if period <= publish_ahead:
         raise ValueError("the rotation period must exceed the publish-ahead time")
-    # A container signs with a superseded key until its next read of the ring, at most `refresh`
-    # after the successor activated; its tokens then live MAX_TOKEN_LIFETIME; JWKS_MAX_AGE of margin
-    # for clocks and stragglers.
+    # Every container switches to a key at its `activates_at` (all have read the ring since it was
+    # published); the superseded key's tokens live MAX_TOKEN_LIFETIME more; the refresh and the JWKS
+    # max-age are margins for clocks that differ: a key published too long costs nothing.
     return RotationSchedule(period, publish_ahead, timedelta(seconds=MAX_TOKEN_LIFETIME + JWKS_MAX_AGE) + refresh)
 
 
@@ -152,7 +152,7 @@ def main(argv: Sequence[str]) -> int:
     from chalicelib.config import settings
     ring = key_ring_for(settings, lambda: datetime.now(timezone.utc))
     if ring is None:
-        print("Neither SIGNING_WRAP_KEY_ID nor SIGNING_WRAP_KEY_FILE is set.", file=sys.stderr)
+        print("Neither SIGNING_WRAP_KEY_ID nor an existing SIGNING_WRAP_KEY_FILE is set.", file=sys.stderr)
         return 2
     key = ring.replace_all()
     print(f"Every previous signing key is retired; {key.kid} signs from now. Containers follow within "

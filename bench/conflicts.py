@@ -18,7 +18,7 @@ sys.path.insert(0, str(PROJECT))
 KEYS = Path(tempfile.mkdtemp(prefix="mes-bench-"))
 os.environ.update({"STAGE": "test", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KEY_ID": "bench",
                    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-3",
-                   "PUBLIC_BASE_URL": "https://testserver", "SIGNING_KEY_FILE": str(KEYS / "signing.pem"),
+                   "PUBLIC_BASE_URL": "https://testserver", "SIGNING_WRAP_KEY_FILE": str(KEYS / "signing-wrap.bin"),
                    "CLAIM_KEY_FILE": str(KEYS / "claim.bin"), "LOG_LEVEL": "WARNING"})
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 IN_FLIGHT = 0.02
@@ -28,8 +28,8 @@ def main() -> None:
     from moto import mock_aws
 
     from chalicelib.oauth.claims import create_key_file
-    from chalicelib.oauth.keys import LocalSigningKey
-    LocalSigningKey.create(KEYS / "signing.pem")
+    from chalicelib.oauth.keywrap import create_wrap_key_file
+    create_wrap_key_file(KEYS / "signing-wrap.bin")
     create_key_file(KEYS / "claim.bin")
     with mock_aws():
         from app import catalog_service

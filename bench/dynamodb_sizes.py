@@ -7,6 +7,8 @@ def item_size(raw: dict) -> int:
         (kind, content), = value.items()
         if kind == "S":
             return len(content.encode())
+        if kind == "B":
+            return len(content)
         if kind == "N":
             return len(content.lstrip("-").replace(".", "")) // 2 + 1
         if kind in ("SS", "NS"):

@@ -35,7 +35,7 @@ with socket.socket() as _probe:
     PORT = _probe.getsockname()[1]
 os.environ.update({"STAGE": "test", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KEY_ID": "bench",
                    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-3",
-                   "PUBLIC_BASE_URL": "https://testserver", "SIGNING_KEY_FILE": str(KEYS / "signing.pem"),
+                   "PUBLIC_BASE_URL": "https://testserver", "SIGNING_WRAP_KEY_FILE": str(KEYS / "signing-wrap.bin"),
                    "CLAIM_KEY_FILE": str(KEYS / "claim.bin"), "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{PORT}",
                    "LOG_LEVEL": "WARNING"})
 SIZES = {"demo-alice": 100, "demo-karim": 10_000}
@@ -87,8 +87,8 @@ def run() -> None:
     from chalice.test import Client
 
     from chalicelib.oauth.claims import create_key_file
-    from chalicelib.oauth.keys import LocalSigningKey
-    LocalSigningKey.create(KEYS / "signing.pem")
+    from chalicelib.oauth.keywrap import create_wrap_key_file
+    create_wrap_key_file(KEYS / "signing-wrap.bin")
     create_key_file(KEYS / "claim.bin")
     from app import app, catalog_service, fhir_service
     from chalicelib.catalog.demo import seed_demo_catalog

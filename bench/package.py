@@ -36,7 +36,7 @@ FUNCTION_ENV = {"STAGE": "prod", "AWS_REGION": "eu-west-3", "AWS_DEFAULT_REGION"
                 "PUBLIC_BASE_URL": "https://bench.invalid", "TRUSTED_ISSUERS": "[]",
                 "CONSENTS_TABLE": "mes-prod-consents", "GRANTS_TABLE": "mes-prod-grants",
                 "RECORDS_TABLE": "mes-prod-records", "AUDIT_TABLE": "mes-prod-audit", "CLAIM_KEY_ID": "bench",
-                "DOCUMENTS_BUCKET": "bench", "SIGNING_KEY_ID": "bench", "LOG_LEVEL": "INFO"}
+                "DOCUMENTS_BUCKET": "bench", "SIGNING_WRAP_KEY_ID": "bench", "LOG_LEVEL": "INFO"}
 
 
 def zip_sizes(path: Path) -> Tuple[int, int]:

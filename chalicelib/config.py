@@ -37,11 +37,16 @@ class Settings:
     trusted_issuers: List[Dict[str, Any]] = field(default_factory=list)
     # Private key of the demo issuer, made by `make run`; trusted in the local stage only.
     demo_issuer_key_file: Optional[Path] = None
-    # The broker's token-signing key: a KMS key in AWS, else a PEM file made at run time; and the
-    # public JWKs of previous keys, published until the tokens they signed have expired.
-    signing_key_id: Optional[str] = None
-    signing_key_file: Optional[Path] = None
-    previous_signing_keys: List[Dict[str, Any]] = field(default_factory=list)
+    # The broker's token-signing keys, a ring made and rotated by the function itself and kept in
+    # the grants table, each private key wrapped by a symmetric KMS key in AWS, else by a key file
+    # made at run time (docs/decisions/0012-token-signing-key-ring.md). A key signs for the
+    # rotation period, is published the publish-ahead time before, and a container reads the ring
+    # again every refresh time (publish-ahead must exceed it plus the JWKS max-age, 300 s).
+    signing_wrap_key_id: Optional[str] = None
+    signing_wrap_key_file: Optional[Path] = None
+    signing_key_rotation_days: float = 30.0
+    signing_key_publish_ahead_seconds: float = 3600.0
+    signing_ring_refresh_seconds: float = 300.0
     # Large document contents (S3; moto locally, at S3_ENDPOINT when set).
     documents_bucket: str = "mes-local-documents"
     s3_endpoint: Optional[str] = None
@@ -103,9 +108,11 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         api_audience=env.get("API_AUDIENCE", public_base_url),
         trusted_issuers=json.loads(env.get("TRUSTED_ISSUERS") or "[]"),
         demo_issuer_key_file=Path(env["DEMO_ISSUER_KEY_FILE"]) if env.get("DEMO_ISSUER_KEY_FILE") else None,
-        signing_key_id=env.get("SIGNING_KEY_ID") or None,
-        signing_key_file=Path(env["SIGNING_KEY_FILE"]) if env.get("SIGNING_KEY_FILE") else None,
-        previous_signing_keys=json.loads(env.get("PREVIOUS_SIGNING_KEYS") or "[]"),
+        signing_wrap_key_id=env.get("SIGNING_WRAP_KEY_ID") or None,
+        signing_wrap_key_file=Path(env["SIGNING_WRAP_KEY_FILE"]) if env.get("SIGNING_WRAP_KEY_FILE") else None,
+        signing_key_rotation_days=float(env.get("SIGNING_KEY_ROTATION_DAYS") or 30),
+        signing_key_publish_ahead_seconds=float(env.get("SIGNING_KEY_PUBLISH_AHEAD_SECONDS") or 3600),
+        signing_ring_refresh_seconds=float(env.get("SIGNING_RING_REFRESH_SECONDS") or 300),
         documents_bucket=env.get("DOCUMENTS_BUCKET", f"{prefix}documents"),
         s3_endpoint=env.get("S3_ENDPOINT") or None,
         claim_key_id=env.get("CLAIM_KEY_ID") or None,

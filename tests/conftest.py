@@ -1,6 +1,7 @@
 """Test settings come first: configuration is read once, when chalicelib is first imported."""
 import json
 import os
+import sys
 import time
 import uuid
 
@@ -34,40 +35,51 @@ os.environ.update({
     # with quotas of their own (tests/unit/test_quotas.py, tests/api/test_app_quotas.py).
     "APP_RATE_LIMIT": "100000",
     "APP_BURST_LIMIT": "100000",
-    # The broker's signing key for this session, made now like `make run` makes its own.
-    "SIGNING_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "signing-key.pem"),
+    # The key that wraps the broker's signing keys for this session, made now like `make run`
+    # makes its own (each test's ring is in that test's tables).
+    "SIGNING_WRAP_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "signing-wrap-key.bin"),
     "CLAIM_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "claim-key.bin"),
     "TRUSTED_ISSUERS": json.dumps([{"issuer": TEST_ISSUER, "audience": TEST_AUDIENCE,
                                     "algorithms": ["ES256"], "jwks": {"keys": [_TEST_JWK]}}]),
 })
 for name in ("DYNAMODB_ENDPOINT", "AWS_PROFILE", "CATALOG_DIR", "APPS_TABLE", "CATALOG_TABLE",
-             "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE", "SIGNING_KEY_ID", "PREVIOUS_SIGNING_KEYS", "CLAIM_KEY_ID",
+             "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE", "SIGNING_WRAP_KEY_ID", "SIGNING_KEY_ROTATION_DAYS",
+             "SIGNING_KEY_PUBLISH_AHEAD_SECONDS", "SIGNING_RING_REFRESH_SECONDS", "CLAIM_KEY_ID",
              "S3_ENDPOINT", "DOCUMENTS_BUCKET", "RECORDS_TABLE", "AUDIT_TABLE", "CITIZEN_OIDC", "APP_QUOTAS"):
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402
 
 from chalicelib.oauth.claims import create_key_file as create_claim_key_file  # noqa: E402
-from chalicelib.oauth.keys import LocalSigningKey  # noqa: E402
+from chalicelib.oauth.keywrap import create_wrap_key_file  # noqa: E402
 
-LocalSigningKey.create(Path(os.environ["SIGNING_KEY_FILE"]))
+create_wrap_key_file(Path(os.environ["SIGNING_WRAP_KEY_FILE"]))
 create_claim_key_file(Path(os.environ["CLAIM_KEY_FILE"]))
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.catalog.demo import seed_demo_catalog  # noqa: E402
 from chalicelib.catalog.referential import load_referential  # noqa: E402
-from chalicelib.catalog.service import CatalogService  # noqa: E402
+from chalicelib.catalog.service import CatalogService, utc_now  # noqa: E402
 from chalicelib.config import settings  # noqa: E402
+from chalicelib.oauth.keys import key_ring_for  # noqa: E402
 from chalicelib.records.documents import DocumentStore  # noqa: E402
 from chalicelib.storage import ensure_tables  # noqa: E402
 
 
 @pytest.fixture
 def aws():
-    """A fresh, empty DynamoDB (moto's mock) with every table created."""
+    """A fresh, empty DynamoDB (moto's mock) with every table created. The app object lives across
+    tests: its signing keys are forgotten too, so that the ring it holds is this test's."""
     with mock_aws():
         ensure_tables()
+        _forget_the_apps_signing_keys()
         yield
+
+
+def _forget_the_apps_signing_keys():
+    app = sys.modules.get("app")
+    if app is not None and app.token_keys is not None:
+        app.token_keys.ring = key_ring_for(settings, utc_now)
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def main() -> int:
     os.environ.update({
         "STAGE": "local",
         "DEMO_ISSUER_KEY_FILE": str(key_file),
-        "SIGNING_KEY_FILE": str(key_file.with_name("signing-key.pem")),
+        "SIGNING_WRAP_KEY_FILE": str(key_file.with_name("signing-wrap-key.bin")),
         "CLAIM_KEY_FILE": str(key_file.with_name("claim-key.bin")),
         "DYNAMODB_ENDPOINT": f"http://{HOST}:{dynamodb_port}",
         "S3_ENDPOINT": f"http://{HOST}:{dynamodb_port}",  # moto's one server serves S3 too
@@ -109,12 +109,12 @@ def main() -> int:
 
         from chalicelib.fhir.resources import Codec, load_terminology
         from chalicelib.oauth.claims import create_key_file as create_claim_key_file
-        from chalicelib.oauth.keys import LocalSigningKey
+        from chalicelib.oauth.keywrap import create_wrap_key_file
         from chalicelib.records.demo import seed_demo_records
         from chalicelib.records.documents import DocumentStore
 
         create_key_file(key_file)  # a new demo issuer key at every start; never committed
-        LocalSigningKey.create(key_file.with_name("signing-key.pem"))  # the broker's own key
+        create_wrap_key_file(key_file.with_name("signing-wrap-key.bin"))  # wraps the broker's signing keys
         create_claim_key_file(key_file.with_name("claim-key.bin"))  # seals patient ids in tokens
         ensure_tables()
         apps = seed_demo_catalog(CatalogService(load_referential()))
@@ -171,7 +171,7 @@ Press Ctrl-C to stop.
                 child.wait()
         dynamodb.stop()
         key_file.unlink(missing_ok=True)
-        key_file.with_name("signing-key.pem").unlink(missing_ok=True)
+        key_file.with_name("signing-wrap-key.bin").unlink(missing_ok=True)
         key_file.with_name("claim-key.bin").unlink(missing_ok=True)
         print("Stopped the API and the embedded DynamoDB.", flush=True)
 

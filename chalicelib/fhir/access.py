@@ -66,14 +66,15 @@ class TokenVerifier:
     """Access tokens verified once per warm container: an app presents the same token for many
     calls, and verifying it (ES256, the sealed claim, the scopes) is most of our own time in a call.
     A verified token is kept until it expires (at most MAX_VERIFIED_TOKENS, the least recently used
-    leaving first); everything that can end it sooner (consent, revocation, suspension) is checked
-    by the gate on every call, not here."""
+    leaving first) or its signing key is retired (an emergency rotation, oauth/keys.py); everything
+    else that can end it sooner (consent, revocation, suspension) is checked by the gate on every
+    call, not here."""
 
     MAX_VERIFIED_TOKENS = 4096
 
     def __init__(self, keys: Optional[TokenKeys], seal: Optional[ClaimSeal], issuer: str, audience: str) -> None:
         self.keys, self.seal, self.issuer, self.audience = keys, seal, issuer, audience
-        self._verified: "OrderedDict[str, Tuple[AccessGrant, float]]" = OrderedDict()
+        self._verified: "OrderedDict[str, Tuple[AccessGrant, float, str]]" = OrderedDict()  # grant, exp, kid
         self._lock = threading.Lock()  # one request at a time in Lambda; tests call from threads
 
     def grant_of(self, authorization: Optional[str]) -> AccessGrant:
@@ -85,13 +86,13 @@ class TokenVerifier:
         with self._lock:
             known = self._verified.get(token)
             if known is not None:
-                if known[1] > time.time():
+                if known[1] > time.time() and self.keys is not None and self.keys.publishes(known[2]):
                     self._verified.move_to_end(token)
                     return known[0]
                 del self._verified[token]
         grant, expires = self._verify(token)  # raises for an expired token, as for any invalid one
         with self._lock:
-            self._verified[token] = (grant, expires)
+            self._verified[token] = (grant, expires, jwt.get_unverified_header(token)["kid"])
             if len(self._verified) > self.MAX_VERIFIED_TOKENS:
                 self._verified.popitem(last=False)
         return grant

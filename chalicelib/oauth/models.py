@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 
-from pynamodb.attributes import (BooleanAttribute, DiscriminatorAttribute, NumberAttribute,
-                                 TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute)
+from pynamodb.attributes import (BinaryAttribute, BooleanAttribute, DiscriminatorAttribute, ListAttribute,
+                                 MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
+                                 UTCDateTimeAttribute)
 from pynamodb.models import Model
 
 from chalicelib.config import settings
@@ -121,6 +122,26 @@ class RefreshFamily(GrantItem, discriminator="family"):
     # online_access without offline_access: the family is usable only while this sign-in session
     # (its grant key) is alive; None for offline_access, which lasts as long as the consent.
     session_key = UnicodeAttribute(null=True)
+
+
+class RingKeyEntry(MapAttribute):
+    """One signing key of the ring: public half in clear, private half wrapped (oauth/keywrap.py)."""
+
+    kid = UnicodeAttribute()  # RFC 7638 thumbprint of the public key
+    public_jwk = UnicodeAttribute()  # compact JSON, as published
+    wrapped = BinaryAttribute(legacy_encoding=False)  # PKCS8 DER of the private key, encrypted
+    activates_at = UTCDateTimeAttribute()  # signs from then until the next key activates
+    created_at = UTCDateTimeAttribute()
+
+
+class SigningKeyRing(GrantItem, discriminator="signingring"):
+    """The token-signing keys (next, current, previous) as one item, `signingring#<wrap key>`:
+    one strongly consistent read (about 1 KB a key, at most four keys: under 4 KB, one read unit)
+    loads them all, and one conditional put on `version` adds or retires a key atomically.
+    Durable: no `expires_at`. docs/decisions/0012-token-signing-key-ring.md."""
+
+    version = NumberAttribute()
+    keys = ListAttribute(of=RingKeyEntry)
 
 
 ALL_MODELS = (GrantItem,)

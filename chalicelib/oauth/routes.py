@@ -12,12 +12,14 @@ from chalicelib.edge import Routes
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.oauth.authorize import AuthorizeFlow
 from chalicelib.oauth.discovery import authorization_server_metadata, openid_configuration, smart_configuration
-from chalicelib.oauth.keys import TokenKeys
+from chalicelib.oauth.keys import JWKS_MAX_AGE, TokenKeys
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 from chalicelib.responses import json_response
 
 _FORM = ["application/x-www-form-urlencoded"]
 _DISCOVERY_CACHE = {"Cache-Control": "public, max-age=300"}
+# What the key ring's publish-ahead time is measured against (oauth/keys.py).
+_JWKS_CACHE = {"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}
 
 
 def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], flow: Optional[AuthorizeFlow],
@@ -27,14 +29,14 @@ def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], 
 
     def ready() -> None:
         if keys is None or server is None or flow is None:
-            raise ServiceUnavailable("No signing key is configured (SIGNING_KEY_ID or SIGNING_KEY_FILE).")
+            raise ServiceUnavailable("No signing key wrap is configured (SIGNING_WRAP_KEY_ID or SIGNING_WRAP_KEY_FILE).")
 
     @routes.route("/oauth/jwks", methods=["GET"], cors=True)
     def jwks():
-        """The public keys that verify the broker's tokens: the current key, and previous keys until
-        the tokens they signed have expired (RFC 7517)."""
+        """The public keys that verify the broker's tokens (RFC 7517): the key that signs now, the
+        next one ahead of its use, and previous keys until the tokens they signed have expired."""
         ready()
-        return json_response(keys.jwks(), headers=_DISCOVERY_CACHE, content_type="application/jwk-set+json")
+        return json_response(keys.jwks(), headers=_JWKS_CACHE, content_type="application/jwk-set+json")
 
     @routes.route("/fhir/.well-known/smart-configuration", methods=["GET"], cors=True)
     def smart_config():

@@ -88,3 +88,16 @@ def test_revocations_beyond_the_bound_end_every_token_of_the_consent_and_keep_th
     # Past the bound every token of the consent stopped, the last family's too: the app signs in again.
     assert reads(client, families[-1]).status_code == 401
     assert all(reads(client, tokens).status_code == 401 for tokens in families[:3])
+
+
+def test_after_an_emergency_rotation_tokens_already_used_are_refused_and_refresh_gets_new_ones(client, records):
+    from app import token_keys
+    tokens, _ = two_authorizations(client)
+    assert reads(client, tokens).status_code == 200  # verified, and kept as such by this container
+    old_kid = client.get("/oauth/jwks").json_body["keys"][0]["kid"]
+    token_keys.ring.replace_all()  # what `python -m chalicelib.oauth.keys rotate-now` does
+    refused = reads(client, tokens)
+    assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    renewed = refresh(client, tokens["refresh_token"]).json_body
+    assert reads(client, renewed).status_code == 200, "refresh tokens are opaque: not signed, still good"
+    assert old_kid not in [key["kid"] for key in client.get("/oauth/jwks").json_body["keys"]]

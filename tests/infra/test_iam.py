@@ -13,12 +13,13 @@ from tests.infra.conftest import PROJECT
 
 # Exactly what the function may do (issue 7; issue 5 added s3:DeleteObject for documents and the
 # claim key's GenerateDataKey/Decrypt; citizen sign-in, FranceConnect's client secret from Secrets
-# Manager; issue 11 dropped ConditionCheckItem with the FHIR gate's checks in a transaction): a new
-# action is a deliberate change of this list.
+# Manager; issue 11 dropped ConditionCheckItem with the FHIR gate's checks in a transaction; issue 12
+# replaced kms:Sign and kms:GetPublicKey by the signing key ring's Encrypt/Decrypt): a new action is
+# a deliberate change of this list.
 EXPECTED_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
     "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable",
-    "kms:Sign", "kms:GetPublicKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt",
+    "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt",
     "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
     "secretsmanager:GetSecretValue",
     "logs:CreateLogStream", "logs:PutLogEvents",
@@ -60,21 +61,25 @@ def test_role_reaches_only_this_stacks_resources(resources: Resources) -> None:
                 assert resources[target]["Type"] in allowed, (statement["Sid"], target)
 
 
-def claim_key(resources: Resources) -> str:
-    (key,) = referenced(function(resources)["Properties"]["Environment"]["Variables"]["CLAIM_KEY_ID"])
+def key_of(resources: Resources, variable: str) -> str:
+    (key,) = referenced(function(resources)["Properties"]["Environment"]["Variables"][variable])
     return key
 
 
 def test_data_key_is_usable_only_through_aws_services(resources: Resources) -> None:
-    # The function calls KMS itself with one symmetric key only, the claim key
-    # (chalicelib/oauth/claims.py), and only to make and open the claim data key. The data key it
+    # The function calls KMS itself with two symmetric keys only: the claim key
+    # (chalicelib/oauth/claims.py), only to make and open the claim data key, and the signing wrap
+    # key (chalicelib/oauth/keywrap.py), only to wrap and unwrap signing keys. The data key it
     # uses through DynamoDB and S3, and through Secrets Manager only to open one secret.
     for statement in role_statements(resources):
         actions = set(listed(statement["Action"]))
         if not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & actions:
             continue
-        if list(referenced(statement["Resource"])) == [claim_key(resources)]:
+        if list(referenced(statement["Resource"])) == [key_of(resources, "CLAIM_KEY_ID")]:
             assert actions == {"kms:GenerateDataKey", "kms:Decrypt"}
+            continue
+        if list(referenced(statement["Resource"])) == [key_of(resources, "SIGNING_WRAP_KEY_ID")]:
+            assert actions == {"kms:Encrypt", "kms:Decrypt"}
             continue
         condition = statement["Condition"]["StringEquals"]
         via = [v["Fn::Sub"].split(".")[0] for v in listed(condition["kms:ViaService"])]

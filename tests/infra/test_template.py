@@ -36,11 +36,27 @@ def test_function_environment_names_the_stack_resources(resources: Resources) ->
     assert variables["PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
     (bucket,) = referenced(variables["DOCUMENTS_BUCKET"])
     assert resources[bucket]["Type"] == "AWS::S3::Bucket"
-    signing_keys = set(referenced(variables["SIGNING_KEY_ID"]))
-    assert signing_keys
-    for key in signing_keys:
-        properties = resources[key]["Properties"]
-        assert (properties["KeySpec"], properties["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+
+
+def test_signing_keys_are_wrapped_by_a_symmetric_key_the_function_may_only_encrypt_and_decrypt_with(
+        resources: Resources) -> None:
+    # chalicelib/oauth/keywrap.py: Encrypt once per new signing key, Decrypt once per key per
+    # container, always with the purpose in the encryption context; signing never calls KMS.
+    (key,) = referenced(function(resources)["Properties"]["Environment"]["Variables"]["SIGNING_WRAP_KEY_ID"])
+    properties = resources[key]["Properties"]
+    assert resources[key]["Type"] == "AWS::KMS::Key" and properties["EnableKeyRotation"] is True
+    assert (properties.get("KeySpec", "SYMMETRIC_DEFAULT"), properties.get("KeyUsage")) == (
+        "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+    statements = [s for s in role_statements(resources) if key in referenced(s["Resource"])]
+    assert {action for s in statements for action in listed(s["Action"])} == {"kms:Encrypt", "kms:Decrypt"}
+    from chalicelib.oauth.keywrap import PURPOSE
+    for statement in statements:
+        assert statement["Condition"] == {"StringEquals": {"kms:EncryptionContext:purpose": PURPOSE}}
+    # No asymmetric key is left, and nothing may sign with KMS any more.
+    assert not [name for name, resource in of_type(resources, "AWS::KMS::Key").items()
+                if resource["Properties"].get("KeyUsage") == "SIGN_VERIFY"]
+    assert not [action for s in role_statements(resources) for action in listed(s["Action"])
+                if action in ("kms:Sign", "kms:GetPublicKey", "kms:*")]
 
 
 def test_claim_key_is_a_symmetric_key_of_its_own_that_the_function_can_use(resources: Resources) -> None:

@@ -1,63 +1,83 @@
-"""Token signing: our JWS verifies with standard libraries; rotation keeps old tokens valid."""
+"""Token signing: our JWS verifies with standard libraries and the published JWKS; forged, retired
+or wrong tokens are refused."""
+import base64
+import hashlib
+import hmac
+import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from moto import mock_aws
 
-from chalicelib.oauth.keys import KmsSigningKey, LocalSigningKey, TokenKeys
+from chalicelib.oauth.keyring import KeyRing
+from chalicelib.oauth.keys import TokenKeys, rotation_schedule
+from chalicelib.oauth.keywrap import LocalKeyWrap, create_wrap_key_file
 
 AUD, ISS = "http://testserver/fhir", "http://testserver"
+REFRESH = timedelta(minutes=5)
+SCHEDULE = rotation_schedule(timedelta(days=30), timedelta(hours=1), REFRESH)
 
 
 def claims(**extra):
-    now = int(time.time())
+    now = int(time.time())  # PyJWT checks iat and exp against the real time
     return {"iss": ISS, "aud": AUD, "sub": "p-1", "iat": now, "exp": now + 300, **extra}
 
 
+class Clock:
+    def __init__(self):
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+
+
 @pytest.fixture
-def local_key(tmp_path):
-    return LocalSigningKey.create(tmp_path / "signing.pem")
+def clock():
+    return Clock()
 
 
-def test_a_signed_token_verifies_with_pyjwt_and_the_published_jwks(local_key):
-    keys = TokenKeys(local_key)
+@pytest.fixture
+def wrap(tmp_path):
+    create_wrap_key_file(tmp_path / "wrap.bin")
+    return LocalKeyWrap(tmp_path / "wrap.bin")
+
+
+@pytest.fixture
+def keys(aws, wrap, clock):
+    return TokenKeys(KeyRing(wrap, SCHEDULE, clock, REFRESH))
+
+
+def test_a_signed_token_verifies_with_pyjwt_and_the_published_jwks(keys):
     token = keys.sign(claims(scope="patient/Observation.rs"))
     header = jwt.get_unverified_header(token)
-    assert header["alg"] == "ES256" and header["kid"] == local_key.kid
-    jwk = keys.jwks()["keys"][0]
+    (jwk,) = keys.jwks()["keys"]
+    assert header["alg"] == "ES256" and header["kid"] == jwk["kid"]
     assert "d" not in jwk, "the JWKS publishes public keys only"
     decoded = jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["ES256"], audience=AUD, issuer=ISS)
     assert decoded["scope"] == "patient/Observation.rs"
     assert keys.verify(token, AUD, ISS)["sub"] == "p-1"
 
 
-def test_rotation_keeps_tokens_of_the_previous_key_valid(tmp_path, local_key):
-    old = TokenKeys(local_key)
-    token = old.sign(claims())
-    new = TokenKeys(LocalSigningKey.create(tmp_path / "next.pem"), previous=[local_key.public_jwk()])
-    assert [k["kid"] for k in new.jwks()["keys"]][1] == local_key.kid
-    assert new.verify(token, AUD, ISS)["sub"] == "p-1"
-    assert jwt.get_unverified_header(new.sign(claims()))["kid"] != local_key.kid
-    with pytest.raises(jwt.PyJWTError):
-        TokenKeys(LocalSigningKey.create(tmp_path / "other.pem")).verify(token, AUD, ISS)
-
-
 @pytest.mark.parametrize("tamper", ["alg_none", "hs256_with_public_key", "wrong_aud", "wrong_iss", "expired",
                                     "other_key"])
-def test_forged_or_wrong_tokens_are_refused(local_key, tamper):
-    keys = TokenKeys(local_key)
+def test_forged_or_wrong_tokens_are_refused(keys, tamper):
+    (jwk,) = keys.jwks()["keys"]
+    kid = jwk["kid"]
     if tamper == "alg_none":
-        token = jwt.encode(claims(), None, algorithm="none", headers={"kid": local_key.kid})
+        token = jwt.encode(claims(), None, algorithm="none", headers={"kid": kid})
     elif tamper == "hs256_with_public_key":
-        public_pem = serialization.load_pem_private_key(local_key.path.read_bytes(), None).public_key() \
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        import hmac, hashlib, base64, json
-        def b64(d):
-            return base64.urlsafe_b64encode(d).rstrip(b"=").decode()
-        signing_input = b64(json.dumps({"alg": "HS256", "kid": local_key.kid}).encode()) + "." + b64(json.dumps(claims()).encode())
+        public_pem = jwt.PyJWK(jwk).key.public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
+
+        def b64(data):
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+        signing_input = b64(json.dumps({"alg": "HS256", "kid": kid}).encode()) + "." + b64(json.dumps(claims()).encode())
         token = signing_input + "." + b64(hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest())
     elif tamper == "wrong_aud":
         token = keys.sign(claims(aud="https://elsewhere"))
@@ -67,17 +87,44 @@ def test_forged_or_wrong_tokens_are_refused(local_key, tamper):
         token = keys.sign(claims(exp=int(time.time()) - 60))
     else:
         other = ec.generate_private_key(ec.SECP256R1())
-        token = jwt.encode(claims(), other, algorithm="ES256", headers={"kid": local_key.kid})
+        token = jwt.encode(claims(), other, algorithm="ES256", headers={"kid": kid})
     with pytest.raises(jwt.PyJWTError):
         keys.verify(token, AUD, ISS)
 
 
-def test_a_kms_key_signs_tokens_that_verify_with_its_public_key():
-    import boto3
-    with mock_aws():
-        client = boto3.client("kms", region_name="eu-west-3")
-        key_id = client.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
-        keys = TokenKeys(KmsSigningKey(key_id, lambda: client))
-        token = keys.sign(claims())
-        public = serialization.load_der_public_key(client.get_public_key(KeyId=key_id)["PublicKey"])
-        assert jwt.decode(token, public, algorithms=["ES256"], audience=AUD, issuer=ISS)["sub"] == "p-1"
+def test_a_token_of_another_ring_is_refused(keys, aws, tmp_path, clock):
+    create_wrap_key_file(tmp_path / "other.bin")
+    other = TokenKeys(KeyRing(LocalKeyWrap(tmp_path / "other.bin"), SCHEDULE, clock, REFRESH))
+    with pytest.raises(jwt.PyJWTError):
+        keys.verify(other.sign(claims()), AUD, ISS)
+
+
+def test_a_token_meant_to_outlive_its_key_is_not_signed(keys):
+    with pytest.raises(ValueError):
+        keys.sign(claims(exp=int(time.time()) + 3600))
+
+
+def test_made_up_kids_cost_one_ring_read_per_period_at_most(keys, clock, monkeypatch):
+    keys.jwks()
+    reads = []
+    reread = keys.ring.reread
+    monkeypatch.setattr(keys.ring, "reread", lambda: reads.append(1) or reread())
+    for number in range(100):
+        token = jwt.encode(claims(), ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
+                           headers={"kid": f"made-up-{number}"})
+        with pytest.raises(jwt.InvalidKeyError):
+            keys.verify(token, AUD, ISS)
+    assert len(reads) == 1
+    clock.advance(seconds=10)
+    with pytest.raises(jwt.InvalidKeyError):
+        keys.verify(token, AUD, ISS)
+    assert len(reads) == 2
+
+
+@pytest.mark.parametrize("publish_ahead, period", [(timedelta(minutes=10), timedelta(days=30)),
+                                                   (timedelta(hours=1), timedelta(minutes=30))])
+def test_a_schedule_that_would_sign_with_unpublished_keys_is_refused(publish_ahead, period):
+    # Clients cache the JWKS for 300 s and containers read the ring every 5 minutes: a key
+    # published 10 minutes ahead might sign before some client or container knows it.
+    with pytest.raises(ValueError):
+        rotation_schedule(period, publish_ahead, REFRESH)

@@ -55,6 +55,7 @@ test-fast: $(STAMP)
 bench: package
 	$(PY) bench/catalog.py
 	$(PY) bench/oauth.py
+	$(PY) bench/quotas.py
 	$(PY) bench/fhir.py
 	$(PY) bench/conflicts.py
 	$(PY) bench/package.py $(PACKAGE_DIR)

@@ -26,6 +26,7 @@ os.environ.update({"STAGE": "test", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KE
                    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-3",
                    "PUBLIC_BASE_URL": "https://bench.example", "SIGNING_WRAP_KEY_FILE": str(KEY_FILE)})
 os.environ.pop("DYNAMODB_ENDPOINT", None)
+from bench.dynamodb_bill import Tables, metered  # noqa: E402 - before any botocore session is made
 REDIRECT = "http://127.0.0.1:9999/callback"
 
 
@@ -40,7 +41,7 @@ def main() -> None:
         from app import app, catalog_service
         from tests.api.test_authorize_api import submitted_fields
         from chalicelib.catalog.demo import seed_demo_catalog
-        from chalicelib.observability import dynamodb_usage
+        from chalicelib.storage import MODELS
         from chalicelib.storage import ensure_tables
 
         ensure_tables()
@@ -54,35 +55,40 @@ def main() -> None:
         figures = {}
         with Client(app) as test_client:
             http = test_client.http
-            with dynamodb_usage() as usage:
+            with metered() as usage:
                 page = http.get(f"/oauth/authorize?{query}")
             figures["authorize: first visit (sign-in, consent page)"] = usage
             cookie = page.headers["Set-Cookie"].split(";")[0]
             fields = submitted_fields(page.body.decode())  # the tests' reading of the consent form
-            with dynamodb_usage() as usage:
+            with metered() as usage:
                 answer = http.post("/oauth/authorize", body=urlencode(fields + [("decision", "allow")]),
                                    headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
             figures["authorize: consent given, code issued"] = usage
-            with dynamodb_usage() as usage:
+            with metered() as usage:
                 again = http.get(f"/oauth/authorize?{query}", headers={"Cookie": cookie})
             figures["authorize: consent already given (no page)"] = usage
             code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
             form = {"Content-Type": "application/x-www-form-urlencoded"}
-            with dynamodb_usage() as usage:
+            with metered() as usage:
                 token = http.post("/oauth/token", headers=form, body=urlencode({
                     "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
                     "client_id": "demo-sandbox", "code_verifier": verifier})).json_body
             figures["token: code exchange"] = usage
-            with dynamodb_usage() as usage:
+            with metered() as usage:
                 http.post("/oauth/token", headers=form, body=urlencode({
                     "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": "demo-sandbox"}))
             figures["token: refresh (rotation)"] = usage
             assert "code" in again.headers["Location"]
+        import boto3
+        raw = boto3.client("dynamodb", region_name="eu-west-3")
+        tables = Tables(MODELS)
+        figures = {step: (meter, meter.bill(tables, lambda table, key: raw.get_item(
+            TableName=table, Key=key, ConsistentRead=True).get("Item"))) for step, meter in figures.items()}
 
-    print("DynamoDB round trips per OAuth step (as botocore reported them):")
-    print("| step | calls | operations |\n|---|---|---|")
-    for step, usage in figures.items():
-        print(f"| {step} | {usage.call_count} | {', '.join(c.operation for c in usage.calls)} |")
+    print("DynamoDB calls per OAuth step, and what they bill (bench/dynamodb_bill.py):")
+    print("| step | calls | operations | RCU | WCU |\n|---|---|---|---|---|")
+    for step, (usage, bill) in figures.items():
+        print(f"| {step} | {len(usage.calls)} | {usage.operations()} | {bill.rcu:g} | {bill.wcu:g} |")
 
     with mock_aws():
         signing_figures()

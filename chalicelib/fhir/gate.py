@@ -3,7 +3,7 @@ written to the citizen's audit log before any data leaves.
 
 What a call costs (docs/decisions/0010-hot-path-without-shared-items.md):
 - round trip 1: one BatchGetItem, strongly consistent, of the consent (under 1 KB), the app's
-  status item (under 200 bytes) and, for a read, an update or a delete, the record itself; a
+  status item (about 400 bytes) and, for a read, an update or a delete, the record itself; a
   search runs its Query at the same moment, on a second thread;
 - round trip 2: the audit entry (PutItem) of a read or a search, or, for a write, one
   TransactWriteItems of the audit entry and the record's own writes.

@@ -21,12 +21,13 @@ _OUTCOME = {status: _fhir(text, "#/components/schemas/OperationOutcome") for sta
     "(WWW-Authenticate: Bearer error=\"invalid_token\")", "403": "The token's scopes do not allow this",
     "404": "No such resource for this patient", "412": "Stale If-Match", "413": "Body too large",
     "415": "Not application/fhir+json", "422": "Invalid resource: each issue names the element",
+    "429": "The app is over its quota (Retry-After; RateLimit and RateLimit-Policy say where it stands)",
     "503": "The record store is busy or failing: nothing was written or read out (Retry-After)"}.items()}
 
 
 def _errors(*statuses):
-    """The given error answers, and 503, which any call may meet."""
-    return {status: _OUTCOME[status] for status in (*statuses, "503")}
+    """The given error answers, and 429 and 503, which any call with a token may meet."""
+    return {status: _OUTCOME[status] for status in (*statuses, "429", "503")}
 
 
 PATHS = {

@@ -23,7 +23,9 @@ PATHS = {
         "requestBody": _FORM_BODY,
         "responses": {"200": {"description": "Access token", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/TokenResponse"}}}},
-            "400": _OAUTH_ERROR, "401": _OAUTH_ERROR, "415": _OAUTH_ERROR}}},
+            "400": _OAUTH_ERROR, "401": _OAUTH_ERROR, "415": _OAUTH_ERROR,
+            "429": {**_OAUTH_ERROR, "description": "temporarily_unavailable: the app is over its quota on this "
+                                                   "endpoint (Retry-After); the code or refresh token is not used up"}}}},
     "/oauth/revoke": {"post": {
         "operationId": "revoke", "tags": ["oauth"], "summary": "Token revocation (RFC 7009)",
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {

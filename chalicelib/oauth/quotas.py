@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.attributes import NumberAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import edge
@@ -61,18 +62,21 @@ class Quota:
 
 class QuotaWindowItem(GrantItem, discriminator="quota"):
     """The calls counted for one app, one purpose and one window (`quota#<purpose>#<app>#<window>`),
-    removed by the table's TTL a minute after the window ends."""
+    and the containers that reported them; removed by the table's TTL a minute after the window."""
 
     calls = NumberAttribute(default=0)
+    containers = UnicodeSetAttribute(null=True)
 
 
-def report_calls(key: str, calls: int, expires_at: float) -> int:
-    """Add `calls` to a window's count (no condition, never a transaction: concurrent reports
-    queue on the item, they cannot cancel each other) and return the total."""
+def report_calls(key: str, calls: int, expires_at: float, container: str) -> Tuple[int, int]:
+    """Add `calls` made in `container` to a window's count (no condition, never a transaction:
+    concurrent reports queue on the item, they cannot cancel each other). Returns the window's
+    total and the number of containers that reported in it."""
     item = QuotaWindowItem(key)
-    item.update(actions=[QuotaWindowItem.calls.add(calls), QuotaWindowItem.kind.set(QuotaWindowItem),
+    item.update(actions=[QuotaWindowItem.calls.add(calls), QuotaWindowItem.containers.add({container}),
+                         QuotaWindowItem.kind.set(QuotaWindowItem),
                          QuotaWindowItem.expires_at.set(datetime.fromtimestamp(expires_at, tz=timezone.utc))])
-    return int(item.calls)
+    return int(item.calls), len(item.containers or ())
 
 
 @dataclass
@@ -85,6 +89,7 @@ class _Usage:
     window: int = -1
     known_total: int = 0  # the window's total at this container's last report
     unreported: int = 0  # calls admitted here since that report
+    containers: int = 1  # how many containers reported in this window (or the last), as last heard
 
 
 @dataclass
@@ -93,7 +98,7 @@ class Quotas:
 
     default: Quota
     configured: Mapping[str, Quota] = field(default_factory=dict)  # operators' overrides win
-    report: Callable[[str, int, float], int] = report_calls
+    report: Callable[[str, int, float, str], Tuple[int, int]] = report_calls
     monotonic: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
 
@@ -101,6 +106,7 @@ class Quotas:
         self._usage: Dict[Tuple[str, str], _Usage] = {}
         self._learned: Dict[str, Quota] = {}
         self._lock = threading.Lock()  # one request at a time in Lambda; tests call from threads
+        self._name = uuid.uuid4().hex[:12]  # this container, in the window items it reports to
 
     def quota_of(self, app_id: str) -> Quota:
         """Configuration first, then the commission's decision (as last read), then the default."""
@@ -149,8 +155,8 @@ class Quotas:
         usage.tokens = min(float(quota.burst), usage.tokens + max(0.0, now - usage.refilled_at) * quota.rate)
         usage.refilled_at = now
         window = int(self.wall() // WINDOW_SECONDS)
-        if usage.window != window:  # a new window: what was not reported of the last one is dropped
-            usage.window, usage.known_total, usage.unreported = window, 0, 0
+        if usage.window != window:  # a new window: what was not reported of the last one is dropped;
+            usage.window, usage.known_total, usage.unreported = window, 0, 0  # the fleet stays as known
         return usage
 
     def _refusal(self, usage: _Usage, quota: Quota) -> Optional[int]:
@@ -163,10 +169,11 @@ class Quotas:
 
     def _due_report(self, usage: _Usage, quota: Quota, app_id: str, purpose: str
                     ) -> Optional[Tuple[str, int, float]]:
-        """The report to send now, if one is due: after `sync` calls, and more often as the
-        window's known budget runs out, so that containers learn of each other in time."""
+        """The report to send now, if one is due: after 2 % of the window's budget, and sooner as
+        what is left of it shrinks, shared among the containers known to serve the app, so that
+        together they hold back at most half of what is left."""
         left = quota.window_budget - usage.known_total
-        sync = max(1, min(int(quota.window_budget * _SYNC_SHARE), left // 8))
+        sync = max(1, min(int(quota.window_budget * _SYNC_SHARE), left // (2 * usage.containers)))
         if usage.unreported < sync:
             return None
         calls, usage.unreported = usage.unreported, 0
@@ -177,13 +184,14 @@ class Quotas:
         """Report; a failed report is logged and the calls counted locally only (a quota must
         never be the reason a legitimate call fails)."""
         try:
-            total = self.report(key, calls, expires_at)
+            total, containers = self.report(key, calls, expires_at, self._name)
         except (PynamoDBException, ClientError, BotoCoreError) as error:
             logger.warning("quota report failed", extra={"key": key, "error": repr(error)[:300]})
             return
         with self._lock:
             if key.endswith(f"#{usage.window}"):
                 usage.known_total = max(usage.known_total, total)
+                usage.containers = max(usage.containers, containers)
 
     def _headers(self, purpose: str, usage: _Usage, quota: Quota, wait: Optional[int]) -> Dict[str, str]:
         remaining = max(0, min(int(usage.tokens), quota.window_budget - usage.known_total - usage.unreported))

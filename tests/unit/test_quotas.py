@@ -75,14 +75,14 @@ def test_containers_share_one_budget_per_window_through_the_table(aws):
 def test_reports_are_batched_not_one_write_per_call(aws):
     reports = []
     quotas = container(Quota(100, 200), monotonic=Clock(0.0),
-                       report=lambda key, calls, expires: reports.append(calls) or sum(reports))
+                       report=lambda key, calls, expires, container: (reports.append(calls) or sum(reports), 1))
     assert admitted(quotas, "app-a", 200) == 200
     assert len(reports) <= 200 // int(Quota(100, 200).window_budget * 0.02) + 1
     assert sum(reports) <= 200
 
 
 def test_a_failed_report_never_refuses_a_call(aws, caplog):
-    def throttled(key, calls, expires):
+    def throttled(key, calls, expires, container):
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
                           "UpdateItem")
     quotas = container(Quota(1, 100), report=throttled)

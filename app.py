@@ -5,7 +5,8 @@ from chalicelib import edge, openapi
 from chalicelib.catalog import openapi as catalog_openapi
 from chalicelib.catalog import routes as catalog_routes
 from chalicelib.catalog.referential import load_referential
-from chalicelib.catalog.service import CatalogService, utc_now
+from chalicelib.catalog.service import CatalogService
+from chalicelib.clock import utc_now
 from chalicelib.config import settings
 from chalicelib.consent import openapi as consent_openapi
 from chalicelib.consent import routes as consent_routes
@@ -14,7 +15,8 @@ from chalicelib.fhir import openapi as fhir_openapi
 from chalicelib.fhir import routes as fhir_routes
 from chalicelib.fhir.access import TokenVerifier
 from chalicelib.fhir.gate import Gate
-from chalicelib.fhir.resources import Codec, load_terminology
+from chalicelib.records.resources import Codec
+from chalicelib.terminology import load_terminology
 from chalicelib.fhir.service import FhirService
 from chalicelib.identity import routes as signin_routes
 from chalicelib.identity.citizens import CitizenSessions

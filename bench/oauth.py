@@ -106,7 +106,7 @@ def signing_figures() -> None:
     first makes the ring, the second finds it; each signs 1,000 access tokens, twice."""
     import boto3
 
-    from chalicelib.catalog.service import utc_now
+    from chalicelib.clock import utc_now
     from chalicelib.config import settings
     from chalicelib.oauth.keys import token_keys_for
     from chalicelib.storage import ensure_tables

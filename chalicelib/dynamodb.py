@@ -1,9 +1,11 @@
 """What every table model shares: where DynamoDB is, and on-demand capacity."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError as BotocoreConnectionError, HTTPClientError
+from pynamodb.connection import Connection
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.exceptions import PynamoDBException
 
@@ -57,3 +59,11 @@ def one_page(parse: Callable[[RawItem], T], results: Any, limit: int, key_attrib
         raw_items = raw_items[:limit]
         next_key = {name: raw_items[-1][name] for name in key_attributes}
     return [parse(raw) for raw in raw_items], next_key, page
+
+
+@lru_cache(maxsize=1)
+def transaction_connection() -> Connection:
+    """The connection TransactWrite (and the hot path's raw calls) use; created once, reused across
+    warm invocations."""
+    return Connection(region=settings.region, host=settings.dynamodb_endpoint,
+                      max_retry_attempts=TableMeta.max_retry_attempts)

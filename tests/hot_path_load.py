@@ -9,7 +9,8 @@ from typing import Callable, Dict, List
 from pynamodb.transactions import TransactWrite
 
 import app as application
-from chalicelib.catalog.models import HEAD_VERSION, AppHead, transaction_connection
+from chalicelib.catalog.models import HEAD_VERSION, AppHead
+from chalicelib.dynamodb import transaction_connection
 from chalicelib.consent.models import Consent
 from chalicelib.oauth.grants import Authorization
 from chalicelib.oauth.server import Client

@@ -107,7 +107,8 @@ def main() -> int:
 
         from chalicelib.identity.demo import create_key_file
 
-        from chalicelib.fhir.resources import Codec, load_terminology
+        from chalicelib.records.resources import Codec
+        from chalicelib.terminology import load_terminology
         from chalicelib.oauth.claims import create_key_file as create_claim_key_file
         from chalicelib.oauth.keywrap import create_wrap_key_file
         from chalicelib.records.demo import seed_demo_records

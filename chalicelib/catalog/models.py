@@ -1,14 +1,12 @@
 """PynamoDB models of the Apps table and of the catalogue index, and the queries they serve."""
 from __future__ import annotations
 
-import re
+import hashlib
 from datetime import datetime
-from functools import lru_cache
 
 from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, ListAttribute,
                                  NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
                                  UTCDateTimeAttribute)
-from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -22,15 +20,6 @@ from chalicelib.dynamodb import TableMeta
 # length of the history.
 HEAD_VERSION = 0
 STATUS_VERSION = -1
-# What an app id (also its OAuth client_id) looks like; anything else cannot be a key of ours,
-# and must not reach DynamoDB, which would refuse an empty or oversized key with an error.
-_APP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-
-
-def is_app_id(value: str) -> bool:
-    return bool(_APP_ID.match(value or ""))
-
-
 class ByPublisher(GlobalSecondaryIndex):
     """An organisation's apps: only head items carry publisher_siret, so the index is sparse."""
 
@@ -65,6 +54,12 @@ class AppItem(Model):
 
     by_publisher = ByPublisher()
     review_queue_index = ReviewQueue()
+
+
+def hash_client_secret(secret: str) -> str:
+    """How a confidential client's secret is kept on its head (`client_secret_hash`). A 256-bit
+    random secret needs no slow KDF: a brute force of SHA-256 over it is hopeless."""
+    return "sha256$" + hashlib.sha256(secret.encode()).hexdigest()
 
 
 class AppHead(AppItem, discriminator="head"):
@@ -221,9 +216,3 @@ class CatalogEntry(Model):
 
 ALL_MODELS = (AppItem, CatalogEntry)
 
-
-@lru_cache(maxsize=1)
-def transaction_connection() -> Connection:
-    """The connection TransactWrite uses; created once, reused across warm invocations."""
-    return Connection(region=settings.region, host=settings.dynamodb_endpoint,
-                      max_retry_attempts=TableMeta.max_retry_attempts)

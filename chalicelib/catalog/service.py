@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from cachetools import TTLCache
@@ -13,17 +13,13 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.catalog import query as catalog_query
 from chalicelib.catalog.compliance import compliance_summary, track_of
 from chalicelib.catalog.ecoscore import compute_ecoscore
-from chalicelib.catalog.models import (HEAD_VERSION, AppHead, AppItem, CatalogEntry,
-                                       ListingVersion, is_app_id, transaction_connection)
+from chalicelib.catalog.models import HEAD_VERSION, AppHead, AppItem, CatalogEntry, ListingVersion
 from chalicelib.catalog.referential import Referential
-from chalicelib.dynamodb import one_page
+from chalicelib.dynamodb import one_page, transaction_connection
+from chalicelib.ids import is_app_id
 from chalicelib.errors import NotFound
+from chalicelib.clock import Clock, utc_now
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import web
-from chalicelib.catalog.models import is_app_id
+from chalicelib.ids import is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.edge import Routes
 from chalicelib.errors import NotFound

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.catalog.models import AppHead, transaction_connection
+from chalicelib.catalog.models import AppHead
+from chalicelib.dynamodb import transaction_connection
 from chalicelib.consent.models import Consent, ConsentEvent, family_key
 from chalicelib.errors import Conflict, NotFound
+from chalicelib.clock import Clock
 
-Clock = Callable[[], datetime]
 # The durations a citizen may choose, in days; capped by the app's referencing period.
 DURATIONS = {"30": 30, "90": 90, "180": 180, "365": 365}
 DEFAULT_DURATION = "365"

@@ -13,7 +13,7 @@ from typing import FrozenSet, Optional, Tuple
 
 import jwt
 
-from chalicelib.catalog.models import is_app_id
+from chalicelib.ids import is_app_id
 from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal, SealError
 from chalicelib.oauth.keys import TokenKeys

@@ -21,22 +21,22 @@ from __future__ import annotations
 import contextvars
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.catalog.models import STATUS_VERSION, AppStatus, transaction_connection
+from chalicelib.catalog.models import STATUS_VERSION, AppStatus
+from chalicelib.dynamodb import transaction_connection
 from chalicelib.consent.models import Consent
 from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.fhir.access import AccessGrant, invalid_token
 from chalicelib.oauth.quotas import Quota, Quotas
 from chalicelib.records.audit import new_entry
 from chalicelib.records.models import AuditItem, RecordItem
+from chalicelib.clock import Clock
 
-Clock = Callable[[], datetime]
 Write = Callable[[TransactWrite], None]
 _UNPROCESSED_RETRIES = 2  # BatchGetItem may leave keys unprocessed under load: asked again, then 503
 _REFUSALS = {"consent": "The consent behind this token was withdrawn, has expired or was replaced.",

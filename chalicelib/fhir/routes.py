@@ -9,7 +9,7 @@ from chalicelib.edge import Routes, read_json_body
 from chalicelib.errors import InvalidRequest, MethodNotAllowed, NotFound
 from chalicelib.fhir.access import TokenVerifier
 from chalicelib.fhir.capability import capability_statement
-from chalicelib.fhir.resources import RESOURCE_TYPES
+from chalicelib.records.resources import RESOURCE_TYPES
 from chalicelib.fhir.service import FhirService, etag
 from chalicelib.oauth.quotas import Quotas
 from chalicelib.responses import json_response

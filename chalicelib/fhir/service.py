@@ -7,7 +7,7 @@ import re
 import secrets
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
 from pynamodb.exceptions import DoesNotExist
@@ -16,12 +16,12 @@ from chalicelib.dynamodb import one_page
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, PreconditionFailed
 from chalicelib.fhir.access import AccessGrant, Permission
 from chalicelib.fhir.gate import Gate, WriteRefused
-from chalicelib.fhir.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
+from chalicelib.records.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
 from chalicelib.fhir.search import decode_cursor, encode_cursor, plan_search
 from chalicelib.records.documents import DocumentStore
 from chalicelib.records.models import RecordItem, RecordRow
+from chalicelib.clock import Clock
 
-Clock = Callable[[], datetime]
 MAX_TRANSACTION_ENTRIES = 90  # DynamoDB takes 100 items per transaction; the audit entry is one more
 MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB takes 4 MB per transaction, keys and audit entry included
 

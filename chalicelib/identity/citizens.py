@@ -9,7 +9,8 @@ from typing import Any, Callable, Optional, Tuple
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from chalicelib.errors import Unauthenticated
-from chalicelib.oauth.models import SessionItem, grant_key
+from chalicelib.grants import grant_key
+from chalicelib.identity.models import SessionItem
 
 SESSION_LIFETIME = timedelta(minutes=30)
 DEMO_SIGN_IN = "demo"  # who vouched for a session's citizen: the demo identity picker (local and test stages)

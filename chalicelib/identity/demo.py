@@ -12,8 +12,6 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from chalicelib.identity.service import TrustedIssuer
-
 DEMO_KID = "demo-issuer"
 
 
@@ -41,9 +39,10 @@ def demo_issuer_url(base_url: str) -> str:
     return f"{base_url}/demo-issuer"
 
 
-def trusted_demo_issuer(path: Path, base_url: str, audience: str) -> TrustedIssuer:
-    return TrustedIssuer(issuer=demo_issuer_url(base_url), audience=audience, algorithms=("ES256",),
-                         jwks=public_jwks(path))
+def demo_issuer_spec(path: Path, base_url: str, audience: str) -> Dict[str, Any]:
+    """The demo issuer, as TRUSTED_ISSUERS names an issuer (identity/service.py trusts it locally)."""
+    return {"issuer": demo_issuer_url(base_url), "audience": audience, "algorithms": ["ES256"],
+            "jwks": public_jwks(path)}
 
 
 def mint_token(path: Path, base_url: str, audience: str, identity: Dict[str, Any],

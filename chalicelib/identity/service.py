@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import jwt
 
 from chalicelib.errors import Forbidden, Unauthenticated, oauth_description
+from chalicelib.identity.demo import demo_issuer_spec
 
 ROLES = ("publisher", "reviewer")
 # Asymmetric algorithms only: a shared-secret algorithm would let anyone holding the key mint tokens.
@@ -102,12 +103,11 @@ class IdentityService:
 
 def identity_service_for(settings: Any) -> IdentityService:
     """The issuers this deployment trusts; the demo issuer only ever in the local stage."""
-    issuers = [TrustedIssuer(issuer=spec["issuer"], audience=spec.get("audience", settings.api_audience),
-                             algorithms=tuple(spec.get("algorithms", ("ES256", "RS256"))),
-                             jwks=spec.get("jwks"), jwks_uri=spec.get("jwks_uri"))
-               for spec in settings.trusted_issuers]
+    specs = list(settings.trusted_issuers)
     key_file = settings.demo_issuer_key_file
     if settings.is_local and key_file is not None and key_file.exists():
-        from chalicelib.identity.demo import trusted_demo_issuer
-        issuers.append(trusted_demo_issuer(key_file, settings.public_base_url, settings.api_audience))
-    return IdentityService(issuers)
+        specs.append(demo_issuer_spec(key_file, settings.public_base_url, settings.api_audience))
+    return IdentityService([TrustedIssuer(issuer=spec["issuer"], audience=spec.get("audience", settings.api_audience),
+                                          algorithms=tuple(spec.get("algorithms", ("ES256", "RS256"))),
+                                          jwks=spec.get("jwks"), jwks_uri=spec.get("jwks_uri"))
+                            for spec in specs])

@@ -11,7 +11,8 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from chalicelib import web
 from chalicelib.identity.citizens import CitizenSessions, PendingSignIn
 from chalicelib.identity.upstream import UpstreamConfig, UpstreamError, UpstreamProvider
-from chalicelib.oauth.models import CitizenLink, grant_key
+from chalicelib.grants import grant_key
+from chalicelib.identity.models import CitizenLink
 
 def local_path(value: Optional[str]) -> str:
     """Where a sign-in may lead back to: a path of this site (web.is_local_path), else refused."""

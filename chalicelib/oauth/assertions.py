@@ -15,7 +15,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from pynamodb.exceptions import PutError
 
-from chalicelib.oauth.models import GrantItem
+from chalicelib.grants import GrantItem
 
 # SMART App Launch 2 names RS384 and ES384; RS256 and ES256 are accepted too. No HMAC: a client's
 # public key must never be usable as a shared secret.

@@ -19,7 +19,7 @@ from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, session_key
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
-from chalicelib.oauth.models import SessionItem
+from chalicelib.identity.models import SessionItem
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 
 GRANTABLE_CONTEXT = {"launch/patient", "offline_access", "online_access", "openid", "fhirUser"}

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pynamodb.attributes import BinaryAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.oauth.models import GrantItem
+from chalicelib.grants import GrantItem
 
 _NONCE_BYTES = 12
 SEALED_CLAIM = "mes_ref"  # the access-token claim that carries it

@@ -12,7 +12,8 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.identity.citizens import session_alive
 from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, SealError
-from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem, grant_key
+from chalicelib.grants import grant_key
+from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem
 
 _CLIENT_AUTH = ["none", "client_secret_basic", "private_key_jwt"]
 

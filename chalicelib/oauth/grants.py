@@ -14,7 +14,8 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import session_alive
-from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, grant_key
+from chalicelib.grants import grant_key
+from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 
 CODE_LIFETIME = 60

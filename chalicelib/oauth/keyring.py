@@ -15,7 +15,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import jwt
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,11 +24,10 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.oauth.keywrap import KeyWrap
 from chalicelib.oauth.models import RingKeyEntry, SigningKeyRing
+from chalicelib.clock import Clock
 
 ALGORITHM = "ES256"
 _WRITE_ATTEMPTS = 3  # a lost race means another container wrote: its ring is read and used
-
-Clock = Callable[[], datetime]
 
 
 def b64url(data: bytes) -> str:

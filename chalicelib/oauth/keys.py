@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from chalicelib.oauth.keyring import ALGORITHM, Clock, KeyRing, RotationSchedule, b64url
+from chalicelib.oauth.keyring import ALGORITHM, KeyRing, RotationSchedule, b64url
 from chalicelib.oauth.keywrap import KeyWrap, KmsKeyWrap, LocalKeyWrap
+from chalicelib.clock import Clock
 
 # How long clients may cache GET /oauth/jwks (its Cache-Control max-age).
 JWKS_MAX_AGE = 300

@@ -1,59 +1,11 @@
-"""PynamoDB models of the Grants table: short-lived authorization state, keyed by a hash."""
+"""The authorization server's items in the grants table (chalicelib/grants.py): codes, refresh
+tokens and their families, the signing key ring."""
 from __future__ import annotations
 
-import hashlib
+from pynamodb.attributes import (BinaryAttribute, BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute,
+                                 UnicodeAttribute, UTCDateTimeAttribute)
 
-from pynamodb.attributes import (BinaryAttribute, BooleanAttribute, DiscriminatorAttribute, ListAttribute,
-                                 MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
-                                 UTCDateTimeAttribute)
-from pynamodb.models import Model
-
-from chalicelib.config import settings
-from chalicelib.dynamodb import TableMeta
-
-
-def grant_key(kind: str, secret: str) -> str:
-    """Secrets (codes, session ids, refresh tokens) are never stored: only their SHA-256."""
-    return f"{kind}#{hashlib.sha256(secret.encode()).hexdigest()}"
-
-
-class GrantItem(Model):
-    class Meta(TableMeta):
-        table_name = settings.grants_table
-
-    grant_key = UnicodeAttribute(hash_key=True)
-    kind = DiscriminatorAttribute()
-    # DynamoDB removes expired items, and reads check the time too. Absent on the durable items
-    # (citizen links, the claim data key), which the TTL therefore never removes.
-    expires_at = TTLAttribute(null=True)
-
-
-class SessionItem(GrantItem, discriminator="session"):
-    """A citizen's sign-in at the authorization server (cookie holds the random id only)."""
-
-    patient_id = UnicodeAttribute(null=True)
-    csrf_token = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    # Who vouched for the citizen: the upstream OIDC issuer, or "demo" for the local picker.
-    signed_in_by = UnicodeAttribute(null=True)
-    id_token_hint = UnicodeAttribute(null=True)  # the upstream ID token, for the provider's logout
-    # An upstream sign-in under way (state, nonce, PKCE verifier, where to go back): one use only.
-    signin_state = UnicodeAttribute(null=True)
-    signin_nonce = UnicodeAttribute(null=True)
-    signin_verifier = UnicodeAttribute(null=True)
-    signin_next = UnicodeAttribute(null=True)
-    signin_started_at = UTCDateTimeAttribute(null=True)
-
-
-class CitizenLink(GrantItem, discriminator="citizen"):
-    """An upstream identity (issuer, sub), keyed by their hash (`citizen#sha256(issuer + "\n" +
-    sub)`), and the citizen's internal id. Durable: no `expires_at`, so the table's TTL never
-    removes it (the table has point-in-time recovery and is retained).
-    docs/decisions/0009-citizen-sign-in-upstream.md."""
-
-    patient_id = UnicodeAttribute()
-    issuer = UnicodeAttribute()
-    linked_at = UTCDateTimeAttribute()
+from chalicelib.grants import GrantItem
 
 
 class AuthorizationCodeItem(GrantItem, discriminator="code"):
@@ -143,5 +95,3 @@ class SigningKeyRing(GrantItem, discriminator="signingring"):
     version = NumberAttribute()
     keys = ListAttribute(of=RingKeyEntry)
 
-
-ALL_MODELS = (GrantItem,)

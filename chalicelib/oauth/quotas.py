@@ -30,7 +30,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import edge
 from chalicelib.errors import TooManyRequests
-from chalicelib.oauth.models import GrantItem
+from chalicelib.grants import GrantItem
 from chalicelib.observability import logger
 
 WINDOW_SECONDS = 10

@@ -8,7 +8,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from chalicelib.config import settings
 from chalicelib.errors import DomainError
-from chalicelib.fhir.resources import load_terminology
+from chalicelib.terminology import load_terminology
 
 # Scopes without a resource: what they mean is in catalog/scopes.json ("other_scopes").
 CONTEXT_SCOPES = frozenset({"launch/patient", "openid", "fhirUser", "offline_access", "online_access"})

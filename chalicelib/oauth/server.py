@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import parse_qs, urlencode
 
 from authlib.oauth2 import AuthorizationServer
@@ -21,8 +21,9 @@ from chalice.app import Request
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.catalog.models import (HEAD_VERSION, STATUS_VERSION, AppHead, AppStatus, is_app_id,
-                                       transaction_connection)
+from chalicelib.catalog.models import HEAD_VERSION, STATUS_VERSION, AppHead, AppStatus, hash_client_secret
+from chalicelib.dynamodb import transaction_connection
+from chalicelib.ids import is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.assertions import PrivateKeyJwt
 from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal
@@ -31,10 +32,10 @@ from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorization
                                      SmartRefreshTokenGrant)
 from chalicelib.oauth.keys import TokenKeys
 from chalicelib.oauth.quotas import Quota, Quotas
-from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, grant_key
-from chalicelib.referencing.publisher_service import hash_client_secret
+from chalicelib.grants import grant_key
+from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem
+from chalicelib.clock import Clock
 
-Clock = Callable[[], datetime]
 ACCESS_TOKEN_LIFETIME = 600  # seconds: short, since consent is checked again at every FHIR call
 
 

@@ -12,7 +12,7 @@ from chalicelib.consent.service import ConsentService, approved_entry
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions
 from chalicelib.identity.signin import UpstreamSignIn
-from chalicelib.oauth.models import SessionItem
+from chalicelib.identity.models import SessionItem
 
 DEFAULT_NEXT = "/account/consents"
 

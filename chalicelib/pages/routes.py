@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from chalice import Blueprint, Response
 
 from chalicelib import web
-from chalicelib.catalog.models import is_app_id
+from chalicelib.ids import is_app_id
 from chalicelib.catalog.service import CatalogService
 from chalicelib.config import Settings
 from chalicelib.consent.service import ConsentService

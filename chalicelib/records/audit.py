@@ -8,13 +8,14 @@ import base64
 import json
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
-from chalicelib.catalog.models import HEAD_VERSION, AppHead, is_app_id
+from chalicelib.catalog.models import HEAD_VERSION, AppHead
+from chalicelib.ids import is_app_id
 from chalicelib.errors import InvalidRequest
 from chalicelib.records.models import AuditItem
+from chalicelib.clock import Clock
 
-Clock = Callable[[], datetime]
 MAX_PAGE = 100
 # How long the citizen's access history keeps an entry (then DynamoDB's TTL removes it).
 AUDIT_RETENTION = timedelta(days=3 * 365)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from chalicelib.fhir.resources import Codec
+from chalicelib.records.resources import Codec
 from chalicelib.records.models import RecordItem
 
 _LOINC, _UCUM = "http://loinc.org", "http://unitsofmeasure.org"

@@ -1,16 +1,14 @@
 """The citizen's own view of their record: their documents, and which ones apps may see."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import InvalidRequest, NotFound
-from chalicelib.fhir.resources import is_resource_id
+from chalicelib.records.resources import is_resource_id
 from chalicelib.records.models import RecordItem
-
-Clock = Callable[[], datetime]
+from chalicelib.clock import Clock
 
 
 class RecordService:

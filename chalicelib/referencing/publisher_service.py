@@ -1,24 +1,19 @@
 """The publisher's side of referencing: drafts, versions, pre-checks, submission, client secret."""
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from typing import Any, Dict, List, Optional, Tuple
 
-from chalicelib.catalog.models import AppHead, ListingVersion
+from chalicelib.catalog.models import AppHead, ListingVersion, hash_client_secret
 from chalicelib.catalog.query import normalize_text
 from chalicelib.catalog.referential import Referential
 from chalicelib.errors import Conflict, Forbidden, ValidationFailed
 from chalicelib.identity.service import Principal
 from chalicelib.referencing import lifecycle, prechecks
-from chalicelib.referencing.workflow import (AppRecord, Clock, bump, change, check_if_match, commit, etag_of,
+from chalicelib.referencing.workflow import (AppRecord, bump, change, check_if_match, commit, etag_of,
                                              history_view, load_app, new_version)
-
-
-def hash_client_secret(secret: str) -> str:
-    # A 256-bit random secret needs no slow KDF: a brute force of SHA-256 over it is hopeless.
-    return "sha256$" + hashlib.sha256(secret.encode()).hexdigest()
+from chalicelib.clock import Clock
 
 
 def _new_app_id(name: str) -> str:

@@ -14,7 +14,8 @@ from chalicelib.errors import Conflict, InvalidRequest, ValidationFailed
 from chalicelib.identity.service import Principal
 from chalicelib.referencing import lifecycle
 from chalicelib.referencing.publisher_service import app_summary, version_view
-from chalicelib.referencing.workflow import Clock, bump, change, commit, history_view, load_app, load_head
+from chalicelib.referencing.workflow import bump, change, commit, history_view, load_app, load_head
+from chalicelib.clock import Clock
 
 DECISION_SCHEMA = {
     "type": "object", "additionalProperties": False,

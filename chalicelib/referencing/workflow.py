@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import (HEAD_VERSION, STATUS_VERSION, AppEvent, AppHead, AppItem, CatalogEntry,
-                                       ListingVersion, is_app_id, transaction_connection)
+                                       ListingVersion)
+from chalicelib.dynamodb import transaction_connection
+from chalicelib.ids import is_app_id
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.identity.service import Principal
-
-Clock = Callable[[], datetime]
 
 
 def etag_of(version: ListingVersion) -> str:

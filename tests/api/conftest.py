@@ -3,7 +3,8 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.config import settings
-from chalicelib.fhir.resources import Codec, load_terminology
+from chalicelib.records.resources import Codec
+from chalicelib.terminology import load_terminology
 from chalicelib.records.demo import seed_demo_records
 
 

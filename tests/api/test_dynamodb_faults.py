@@ -22,7 +22,8 @@ from chalicelib.catalog.demo import seed_demo_catalog
 from chalicelib.catalog.service import CatalogService
 from chalicelib.config import settings
 from chalicelib.dynamodb import TableMeta
-from chalicelib.fhir.resources import Codec, load_terminology
+from chalicelib.records.resources import Codec
+from chalicelib.terminology import load_terminology
 from chalicelib.records.demo import seed_demo_records
 from chalicelib.records.models import AuditItem, RecordItem
 from chalicelib.storage import ensure_tables

@@ -88,7 +88,7 @@ def _strict(raw):
 
 
 def test_every_category_is_checked_not_only_the_first(client, token):
-    from chalicelib.fhir.resources import load_terminology
+    from chalicelib.terminology import load_terminology
     system = load_terminology(settings.catalog_dir).systems["document_category"]
     valid = {"coding": [{"system": system, "code": "report"}]}
     created = fhir_post(client, "/fhir/DocumentReference", token, _doc([valid, "junk", {"evil": [1, 2]}]))
@@ -104,7 +104,7 @@ def test_every_category_is_checked_not_only_the_first(client, token):
 
 
 def test_search_after_poison_is_valid_json(client, token):
-    from chalicelib.fhir.resources import load_terminology
+    from chalicelib.terminology import load_terminology
     system = load_terminology(settings.catalog_dir).systems["document_category"]
     valid = {"coding": [{"system": system, "code": "report"}]}
     client.post("/fhir/DocumentReference", body='{"resourceType":"DocumentReference","status":"current",'

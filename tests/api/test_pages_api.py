@@ -11,7 +11,7 @@ from chalice import Chalice
 from chalice.test import Client
 
 from chalicelib.catalog.models import HEAD_VERSION, AppHead
-from chalicelib.catalog.service import utc_now
+from chalicelib.clock import utc_now
 from chalicelib.config import settings
 from chalicelib.consent.service import ConsentService
 from chalicelib.identity.citizens import CitizenSessions

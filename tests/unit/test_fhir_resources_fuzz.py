@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from chalicelib.config import settings
-from chalicelib.fhir.resources import Codec, InvalidResource, load_terminology
+from chalicelib.records.resources import Codec, InvalidResource
+from chalicelib.terminology import load_terminology
 from tests.smart import assert_r4
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)

@@ -7,7 +7,8 @@ import pytest
 
 from chalicelib.config import settings
 from chalicelib.errors import InvalidRequest
-from chalicelib.fhir.resources import Codec, InvalidResource, load_terminology
+from chalicelib.records.resources import Codec, InvalidResource
+from chalicelib.terminology import load_terminology
 from chalicelib.fhir.search import decode_cursor, plan_search
 from chalicelib.oauth.claims import ClaimSeal, SealError, kms_data_key
 

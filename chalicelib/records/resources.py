@@ -12,11 +12,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import cached_property, lru_cache
-from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from chalicelib.errors import DomainError
+from chalicelib.terminology import Terminology
 
 SELF = "Patient/$self"
 RESOURCE_TYPES = ("DocumentReference", "Observation", "Appointment", "Patient")
@@ -42,44 +41,6 @@ class InvalidResource(DomainError):
 
 def is_resource_id(value: str) -> bool:
     return bool(_ID.match(value or ""))
-
-
-@dataclass(frozen=True)
-class Terminology:
-    directory: Path
-
-    @cached_property
-    def _data(self) -> Dict[str, Any]:
-        return json.loads((self.directory / "fhir" / "terminology.json").read_text(encoding="utf-8"))
-
-    @cached_property
-    def systems(self) -> Dict[str, str]:
-        return self._data["systems"]
-
-    @cached_property
-    def document_types(self) -> Dict[str, Dict[str, Any]]:
-        return {t["code"]: t for t in self._data["document_types"]}
-
-    @cached_property
-    def document_categories(self) -> Dict[str, Dict[str, Any]]:
-        return {c["code"]: c for c in self._data["document_categories"]}
-
-    @cached_property
-    def measures(self) -> Dict[str, Dict[str, Any]]:
-        return {m["code"]: m for m in self._data["measures"]}
-
-    @cached_property
-    def categories(self) -> Dict[str, Tuple[str, FrozenSet[str]]]:
-        """The categories each resource type is filed under, as (code system, codes): what a
-        granular scope (`patient/Observation.rs?category=...`) may name."""
-        return {"Observation": (self.systems["observation_category"],
-                                frozenset(m["category"] for m in self._data["measures"])),
-                "DocumentReference": (self.systems["document_category"], frozenset(self.document_categories))}
-
-
-@lru_cache(maxsize=4)
-def load_terminology(directory: Path) -> Terminology:
-    return Terminology(Path(directory))
 
 
 @dataclass

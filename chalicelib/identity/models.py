@@ -1,0 +1,35 @@
+"""The identity domain's items in the grants table (chalicelib/grants.py): citizens' sessions and
+the links from an upstream identity to a citizen."""
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+
+from chalicelib.grants import GrantItem
+
+
+class SessionItem(GrantItem, discriminator="session"):
+    """A citizen's sign-in at the authorization server (cookie holds the random id only)."""
+
+    patient_id = UnicodeAttribute(null=True)
+    csrf_token = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    # Who vouched for the citizen: the upstream OIDC issuer, or "demo" for the local picker.
+    signed_in_by = UnicodeAttribute(null=True)
+    id_token_hint = UnicodeAttribute(null=True)  # the upstream ID token, for the provider's logout
+    # An upstream sign-in under way (state, nonce, PKCE verifier, where to go back): one use only.
+    signin_state = UnicodeAttribute(null=True)
+    signin_nonce = UnicodeAttribute(null=True)
+    signin_verifier = UnicodeAttribute(null=True)
+    signin_next = UnicodeAttribute(null=True)
+    signin_started_at = UTCDateTimeAttribute(null=True)
+
+
+class CitizenLink(GrantItem, discriminator="citizen"):
+    """An upstream identity (issuer, sub), keyed by their hash (`citizen#sha256(issuer + "\n" +
+    sub)`), and the citizen's internal id. Durable: no `expires_at`, so the table's TTL never
+    removes it (the table has point-in-time recovery and is retained).
+    docs/decisions/0009-citizen-sign-in-upstream.md."""
+
+    patient_id = UnicodeAttribute()
+    issuer = UnicodeAttribute()
+    linked_at = UTCDateTimeAttribute()

@@ -1,55 +1,91 @@
 """Architecture figures for chalicelib/: lines per file, imports between domains, and cycles
 between domains and between modules. `python tools/architecture_figures.py [repository root]`.
-The rules themselves are import-linter's contracts (pyproject.toml); these are the figures."""
+The rules themselves are import-linter's contracts (pyproject.toml); these are the figures that
+the notes on issue 13 compare."""
+from __future__ import annotations
+
 import ast
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Dict, Iterable, List, Set, Tuple
 
-root = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
-pkg = root / "chalicelib"
-mods = {}
-for f in pkg.rglob("*.py"):
-    if "__pycache__" in f.parts: continue
-    name = ".".join(f.relative_to(root).with_suffix("").parts)
-    name = name.removesuffix(".__init__")
-    mods[name] = f
-def domain(m):
-    if m == "chalicelib.storage": return "composition"
-    parts = m.split(".")
-    if len(parts) >= 3 or (len(parts) == 2 and (pkg / parts[1]).is_dir()): return parts[1]
-    return "kernel"
-edges = defaultdict(set); cross = 0; medges = defaultdict(set)
-for m, f in mods.items():
-    tree = ast.parse(f.read_text())
-    for node in ast.walk(tree):
-        targets = []
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("chalicelib"):
-            targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-        elif isinstance(node, ast.Import):
-            targets = [a.name for a in node.names if a.name.startswith("chalicelib")]
-        for t in targets:
-            if t in mods and t != m:
-                medges[m].add(t)
-                a, b = domain(m), domain(t)
-                if a != b:
-                    edges[a].add(b)
-        if isinstance(node, ast.ImportFrom) and node.module in mods and domain(node.module) != domain(m) \
-                and "kernel" not in (domain(node.module), domain(m)):
-            cross += 1
-def cycles(g):
-    found = set()
-    def dfs(start, node, path):
-        for n in g.get(node, ()):
-            if n == start: found.add(tuple(sorted(path)))
-            elif n not in path and n > start: dfs(start, n, path + [n])
-    for s in list(g): dfs(s, s, [s])
+Graph = Dict[str, Set[str]]
+
+
+def modules_of(root: Path) -> Dict[str, Path]:
+    found = {}
+    for path in (root / "chalicelib").rglob("*.py"):
+        if "__pycache__" not in path.parts:
+            found[".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")] = path
     return found
-lines = sorted(((len(f.read_text().splitlines()), m) for m, f in mods.items()), reverse=True)
-print("modules:", len(mods), "total lines:", sum(l for l, _ in lines))
-print("files over 300 lines:", [(m, l) for l, m in lines if l > 300])
-print("imports between domains, kernel excluded (from-import statements):", cross)
-print("domain graph:", {k: sorted(v) for k, v in sorted(edges.items())})
-print("domain cycles:", sorted(cycles(edges)))
-mc = cycles(medges)
-print("module cycles:", len(mc), sorted(mc)[:20])
+
+
+def domain_of(module: str, root: Path) -> str:
+    """A package under chalicelib/ is a domain; its top-level modules are the kernel, except the
+    composition root (storage)."""
+    if module == "chalicelib.storage":
+        return "composition"
+    parts = module.split(".")
+    if len(parts) >= 3 or (len(parts) == 2 and (root / "chalicelib" / parts[1]).is_dir()):
+        return parts[1]
+    return "kernel"
+
+
+def imported(tree: ast.AST, modules: Dict[str, Path]) -> Iterable[Tuple[str, bool]]:
+    """(module imported, whether by a `from ... import` statement of its own) for each import."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("chalicelib"):
+            if node.module in modules:
+                yield node.module, True
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in modules:
+                    yield f"{node.module}.{alias.name}", False
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules:
+                    yield alias.name, True
+
+
+def cycles(graph: Graph) -> List[Tuple[str, ...]]:
+    """Every elementary cycle, each as the sorted tuple of its members."""
+    found: Set[Tuple[str, ...]] = set()
+
+    def walk(start: str, node: str, path: List[str]) -> None:
+        for successor in graph.get(node, ()):
+            if successor == start:
+                found.add(tuple(sorted(path)))
+            elif successor not in path and successor > start:
+                walk(start, successor, path + [successor])
+
+    for start in list(graph):
+        walk(start, start, [start])
+    return sorted(found)
+
+
+def main(root: Path) -> None:
+    modules = modules_of(root)
+    domains: Graph = defaultdict(set)
+    module_graph: Graph = defaultdict(set)
+    between_domains = 0
+    for module, path in modules.items():
+        for target, statement in imported(ast.parse(path.read_text()), modules):
+            if target == module:
+                continue
+            module_graph[module].add(target)
+            source_domain, target_domain = domain_of(module, root), domain_of(target, root)
+            if source_domain != target_domain:
+                domains[source_domain].add(target_domain)
+                if statement and "kernel" not in (source_domain, target_domain):
+                    between_domains += 1
+    lines = sorted(((len(path.read_text().splitlines()), module) for module, path in modules.items()), reverse=True)
+    print("modules:", len(modules), "lines:", sum(count for count, _ in lines))
+    print("files over 300 lines:", [(module, count) for count, module in lines if count > 300])
+    print("imports between domains, kernel excluded (statements):", between_domains)
+    print("domain graph:", {name: sorted(targets) for name, targets in sorted(domains.items())})
+    print("domain cycles:", cycles(domains))
+    print("module cycles:", cycles(module_graph))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "."))

@@ -1,6 +1,8 @@
 """The écoscore: a publisher's journey measurement turned into a score, a letter and a footprint."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 from typing import Any, Dict, List, Sequence
 
 from chalicelib.errors import ValidationFailed
@@ -14,7 +16,7 @@ def interpolate(value: float, breakpoints: Sequence[Sequence[float]]) -> float:
     first_value, first_score = breakpoints[0]
     if value <= first_value:
         return float(first_score)
-    for (low_value, low_score), (high_value, high_score) in zip(breakpoints, breakpoints[1:]):
+    for (low_value, low_score), (high_value, high_score) in pairwise(breakpoints):
         if value <= high_value:
             fraction = (value - low_value) / (high_value - low_value)
             return low_score + fraction * (high_score - low_score)

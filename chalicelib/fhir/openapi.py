@@ -5,7 +5,8 @@ from __future__ import annotations
 _SMART = [{"smart": []}]
 _TYPE = {"name": "resource_type", "in": "path", "required": True,
          "schema": {"enum": ["DocumentReference", "Observation", "Appointment", "Patient"]}}
-_ID = {"name": "resource_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}}
+_ID = {"name": "resource_id", "in": "path", "required": True,
+       "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}}
 _IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
              "description": "The version being replaced, as its ETag (W/\"3\"): 412 if it is stale."}
 _PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
@@ -63,7 +64,8 @@ PATHS = {
         "operationId": "fhirTransaction", "tags": ["fhir"], "summary": "Transaction Bundle of creations",
         "security": _SMART, "requestBody": {"required": True, "content": {"application/fhir+json": {
             "schema": {"$ref": "#/components/schemas/FhirResource"}}}},
-        "responses": {"200": _fhir("transaction-response Bundle"), **_errors("400", "401", "403", "413", "415", "422")}}},
+        "responses": {"200": _fhir("transaction-response Bundle"),
+                      **_errors("400", "401", "403", "413", "415", "422")}}},
 }
 
 SCHEMAS = {

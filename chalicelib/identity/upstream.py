@@ -113,7 +113,8 @@ class AuthorizationRequest:
 
 
 def _fetch_json(url: str, data: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None) -> Tuple[int, Any]:
-    request = urllib.request.Request(url, data=data, headers={"Accept": "application/json", **(headers or {})},
+    request = urllib.request.Request(url, data=data,  # noqa: S310 - the provider's https URLs (or loopback in tests)
+                                     headers={"Accept": "application/json", **(headers or {})},
                                      method="POST" if data is not None else "GET")
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - https or loopback
@@ -121,7 +122,8 @@ def _fetch_json(url: str, data: Optional[bytes] = None, headers: Optional[Dict[s
     except urllib.error.HTTPError as error:  # 4xx/5xx: the body may still be an OAuth error
         status, raw = error.code, error.read(MAX_RESPONSE_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as error:
-        raise UpstreamError("upstream_unavailable", f"The identity provider cannot be reached ({error}).", 502)
+        raise UpstreamError("upstream_unavailable", f"The identity provider cannot be reached ({error}).", 502) \
+            from error
     if len(raw) > MAX_RESPONSE_BYTES:
         raise UpstreamError("upstream_unavailable", "The identity provider's answer is too large.", 502)
     try:
@@ -179,7 +181,8 @@ class UpstreamProvider:
         try:
             keys = KeySet.import_key_set({"keys": usable})
         except (JoseError, ValueError, TypeError) as error:
-            raise UpstreamError("upstream_misconfigured", f"The identity provider's keys are unusable ({error}).", 502)
+            raise UpstreamError("upstream_misconfigured", f"The identity provider's keys are unusable ({error}).",
+                                502) from error
         with self._lock:
             self._keys, self._keys_at = keys, self.clock()
         return keys
@@ -283,7 +286,8 @@ class UpstreamProvider:
                 nonce={"essential": True, "value": nonce},
             ).validate(claims)
         except (JoseError, ValueError, TypeError) as error:
-            raise UpstreamError("invalid_id_token", f"The identity provider's ID token is not valid ({error}).")
+            raise UpstreamError("invalid_id_token",
+                                f"The identity provider's ID token is not valid ({error}).") from error
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if len(audiences) > 1 and claims.get("azp") != self.config.client_id:
             raise UpstreamError("invalid_id_token", "The ID token is meant for several parties, not us.")

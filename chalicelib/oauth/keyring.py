@@ -15,6 +15,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, Dict, List, Mapping, Optional
 
 import jwt
@@ -78,7 +79,7 @@ class RotationSchedule:
         ordered = sorted(keys, key=lambda key: key.activates_at)
         current = self.current(ordered, now)
         upcoming = [key for key in ordered if key.activates_at > now and key is not current]
-        previous = [key for key, successor in zip(ordered, ordered[1:])
+        previous = [key for key, successor in pairwise(ordered)
                     if successor.activates_at <= now and successor.activates_at + self.kept_after > now]
         return ([current] if current else []) + upcoming + previous[::-1]
 

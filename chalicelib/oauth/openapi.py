@@ -10,7 +10,8 @@ _FORM_BODY = {"required": True, "description": "In the body only, each parameter
                       "grant_type": {"enum": ["authorization_code", "refresh_token"]}, "code": {"type": "string"},
                       "redirect_uri": {"type": "string"}, "client_id": {"type": "string"},
                       "code_verifier": {"type": "string"}, "refresh_token": {"type": "string"},
-                      "scope": {"type": "string", "description": "refresh_token: a narrower scope (RFC 6749 section 6)"},
+                      "scope": {"type": "string",
+                                "description": "refresh_token: a narrower scope (RFC 6749 section 6)"},
                       "client_assertion_type": {"type": "string"}, "client_assertion": {"type": "string"}}}}}}
 _DISCOVERY = {"type": "object", "required": ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"],
               "properties": {"issuer": {"type": "string"}, "authorization_endpoint": {"type": "string"},
@@ -25,7 +26,8 @@ PATHS = {
             "schema": {"$ref": "#/components/schemas/TokenResponse"}}}},
             "400": _OAUTH_ERROR, "401": _OAUTH_ERROR, "415": _OAUTH_ERROR,
             "429": {**_OAUTH_ERROR, "description": "temporarily_unavailable: the app is over its quota on this "
-                                                   "endpoint (Retry-After); the code or refresh token is not used up"}}}},
+                                                   "endpoint (Retry-After); the code or refresh token is not used "
+                                                   "up"}}}},
     "/oauth/revoke": {"post": {
         "operationId": "revoke", "tags": ["oauth"], "summary": "Token revocation (RFC 7009)",
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {

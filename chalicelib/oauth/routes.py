@@ -29,7 +29,8 @@ def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], 
 
     def ready() -> None:
         if keys is None or server is None or flow is None:
-            raise ServiceUnavailable("No signing key wrap is configured (SIGNING_WRAP_KEY_ID or SIGNING_WRAP_KEY_FILE).")
+            raise ServiceUnavailable(
+                "No signing key wrap is configured (SIGNING_WRAP_KEY_ID or SIGNING_WRAP_KEY_FILE).")
 
     @routes.route("/oauth/jwks", methods=["GET"], cors=True)
     def jwks():

@@ -52,7 +52,7 @@ def _observation(code: str, when: datetime, value: Optional[Dict[str, Any]] = No
 
 def demo_resources(patient: Dict[str, Any], now: datetime) -> Iterable[Tuple[str, Optional[str], Dict[str, Any]]]:
     """(resource type, writing app or None for the DMP's own, resource) for one demo citizen."""
-    rng = random.Random(patient["id"])
+    rng = random.Random(patient["id"])  # noqa: S311 - repeatable demo figures, not secrets
     today = (now - timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)  # all measures in the past
     for code, description, author, days in _DOCUMENTS:
         text = f"{description}\nPatient : {patient['given']} {patient['family']}\nDocument fictif de démonstration."

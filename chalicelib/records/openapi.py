@@ -38,7 +38,8 @@ PATHS = {
 }
 
 SCHEMAS = {
-    "AccessLogEntry": {"type": "object", "required": ["at", "app_id", "interaction", "resource_type", "count", "outcome"],
+    "AccessLogEntry": {"type": "object",
+                       "required": ["at", "app_id", "interaction", "resource_type", "count", "outcome"],
                        "properties": {
                            "at": {"type": "string"}, "app_id": {"type": "string"}, "app_name": {"type": "string"},
                            "interaction": {"enum": ["read", "search", "create", "update", "delete", "transaction"]},

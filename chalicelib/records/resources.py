@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from chalicelib.errors import DomainError
 from chalicelib.terminology import Terminology
@@ -148,7 +148,8 @@ class Codec:
                 problem = shape_problem(shape, resource[name])
                 if problem:
                     problems.add(name, f"'{name}' {problem}.")
-        checker: Callable[..., Indexed] = getattr(self, f"_check_{resource_type}")
+        checker = {"DocumentReference": self._check_document_reference, "Observation": self._check_observation,
+                   "Appointment": self._check_appointment}[resource_type]
         indexed = checker(resource, problems, now)
         problems.raise_any()
         if len(json.dumps(indexed.resource)) > MAX_STORED_BYTES:
@@ -199,7 +200,7 @@ class Codec:
             problems.add(name, f"'{name}' must be a FHIR dateTime with a time zone, e.g. 2026-11-02T08:30:00+01:00.")
         return moment
 
-    def _check_DocumentReference(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
+    def _check_document_reference(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
         systems = self.terminology.systems
         status = self._status(resource, ("current", "superseded", "entered-in-error"), problems)
         code = self._coding(resource.get("type"), "type", problems, systems["loinc"],
@@ -288,7 +289,7 @@ class Codec:
         attachment["size"], attachment["hash"] = len(data), digest
         return data
 
-    def _check_Observation(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
+    def _check_observation(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
         systems = self.terminology.systems
         status = self._status(resource, ("registered", "preliminary", "final", "amended", "corrected",
                                          "cancelled", "entered-in-error"), problems)
@@ -318,7 +319,8 @@ class Codec:
         components = resource.get("component")
         expected = {c["code"]: c for c in measure["components"]}
         if not isinstance(components, list) or not components:
-            problems.add("component", "component is required: " + ", ".join(c["display"] for c in measure["components"]))
+            problems.add("component",
+                         "component is required: " + ", ".join(c["display"] for c in measure["components"]))
             return
         seen = set()
         for index, component in enumerate(components):
@@ -356,7 +358,7 @@ class Codec:
             problems.add(f"{path}.code", f"The unit must be the UCUM code '{measure['unit']}'.")
         quantity.setdefault("unit", measure["unit"])
 
-    def _check_Appointment(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
+    def _check_appointment(self, resource: Dict[str, Any], problems: Problems, now: datetime) -> Indexed:
         status = self._status(resource, ("proposed", "pending", "booked", "arrived", "fulfilled", "cancelled",
                                          "noshow", "entered-in-error", "checked-in", "waitlist"), problems)
         start = self._instant(resource, "start", problems, required=status not in ("proposed", "cancelled", "waitlist"))

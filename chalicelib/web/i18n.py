@@ -42,7 +42,7 @@ def negotiate(asked: Optional[str], remembered: Optional[str], accept_language: 
         if choice in LANGUAGES:
             return choice
     best, best_q = DEFAULT_LANGUAGE, -1.0
-    for position, part in enumerate((accept_language or "").split(",")[:20]):
+    for part in (accept_language or "").split(",")[:20]:
         tag, _, params = part.strip().partition(";")
         primary = tag.strip().split("-")[0].lower()
         q = 1.0

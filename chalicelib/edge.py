@@ -6,7 +6,8 @@ import functools
 import json
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
+from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -68,7 +69,9 @@ class Routes:
     def query(self, allowed: Iterable[str]) -> Dict[str, str]:
         """The query string as a dict; a repeated or unknown parameter is a clear 400."""
         allowed = set(allowed)
-        params = self.request.query_params or {}
+        params = self.request.query_params
+        if not params:
+            return {}
         unknown = sorted(set(params) - allowed)
         if unknown:
             raise errors.InvalidRequest(
@@ -79,6 +82,32 @@ class Routes:
         if repeated:
             raise errors.InvalidRequest(f"Query parameter given more than once: {', '.join(repeated)}.")
         return dict(params)
+
+
+def query_lists(request: Request) -> Dict[str, List[str]]:
+    """Every query parameter with all its values, in order (FHIR and OAuth keep repeated ones)."""
+    params = request.query_params
+    if not params:
+        return {}
+    return {name: list(params.getlist(name)) for name in params}
+
+
+def query_values(request: Request) -> Dict[str, str]:
+    """The query parameters, each with its last value (pages, where a repeat means nothing)."""
+    return {name: values[-1] for name, values in query_lists(request).items()}
+
+
+MAX_FORM_BYTES = 16 * 1024  # far beyond any form of ours: a consent form with every scope is ~2 KB
+
+
+def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> Dict[str, List[str]]:
+    """An `application/x-www-form-urlencoded` body, every field with all its values; larger than
+    `max_bytes` is a 413 (never a silently empty form)."""
+    raw = request.raw_body or b""
+    if len(raw) > max_bytes:
+        raise errors.PayloadTooLarge(f"The form is {len(raw)} bytes; at most {max_bytes} are accepted.")
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    return parse_qs(text, keep_blank_values=True)
 
 
 MAX_BODY_BYTES = 256 * 1024

@@ -108,7 +108,7 @@ def error_response(path: str, error: DomainError) -> Response:
         body: Dict[str, Any] = {"error": error.oauth_error, "error_description": error.message}
     elif flavour == "fhir":
         content_type = "application/fhir+json"
-        issues = [{"severity": "error", "code": _FHIR_ISSUE_CODES.get(error.status, "processing"),
+        issues: List[Dict[str, Any]] = [{"severity": "error", "code": _FHIR_ISSUE_CODES.get(error.status, "processing"),
                    "diagnostics": error.message}]
         issues += [{"severity": "error", "code": _FHIR_ISSUE_CODES.get(error.status, "processing"),
                     "diagnostics": d.get("message", ""),
@@ -145,7 +145,7 @@ def normalize_framework_response(path: str, response: Response) -> Response:
     error_class = _FRAMEWORK_ERRORS.get(body["Code"], InternalError if response.status_code >= 500
                                         else InvalidRequest)
     message = _FRAMEWORK_MESSAGES.get(error_class, str(body["Message"]))
-    error = error_class(message, headers={k: v for k, v in response.headers.items()
+    error = error_class(message, headers={k: str(v) for k, v in response.headers.items()
                                           if k.lower() in ("allow", "access-control-allow-origin")})
     error.status = response.status_code
     return error_response(path, error)

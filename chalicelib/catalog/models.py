@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Optional
 
 from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, ListAttribute,
                                  NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute,
@@ -172,6 +173,11 @@ class ListingVersion(AppItem, discriminator="listing"):
     submitted_at = UnicodeAttribute(null=True)  # ISO 8601, sorts oldest first
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # In memory only, never stored: what the referencing workflow's commit checks
+    # (referencing/workflow.py). A new version must not exist yet; a changed one must still have
+    # the revision it was read with.
+    is_new: bool = False
+    read_revision: Optional[int] = None
 
 
 class ByName(LocalSecondaryIndex):

@@ -120,7 +120,7 @@ def plan(query: CatalogQuery, referential: Referential) -> QueryPlan:
         min_score = None
     # Index partitions that could answer each filter, most selective first; the first present
     # becomes the partition to query, the others become filters on what it returns.
-    options = []
+    options: List[Tuple[str, str, Any]] = []
     if query.category:
         options.append((f"category#{query.category}", "category", query.category))
     if query.data:

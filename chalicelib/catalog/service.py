@@ -90,7 +90,7 @@ class CatalogService:
         data_access = [{
             "scope": item["scope"],
             "data_kind": ref.data_kind_of(item["scope"]),
-            "label": ref.data_kinds[ref.data_kind_of(item["scope"])]["label"],
+            "label": ref.data_kinds[ref.data_kind_of(item["scope"]) or ""]["label"],  # approved: a known scope
             "purpose": {"id": item["purpose"], "label": ref.purposes[item["purpose"]]["label"]},
             "justification": item["justification"],
         } for item in listing["scopes"] if item["scope"] in approved]

@@ -69,7 +69,7 @@ class Consent(ConsentItem, discriminator="consent"):
     revoked_families = JSONAttribute(null=True)
 
     def family_revoked(self, family_id: Optional[str]) -> bool:
-        return bool(family_id) and family_key(family_id) in (self.revoked_families or {})
+        return family_id is not None and family_id != "" and family_key(family_id) in (self.revoked_families or {})
 
 
 class ConsentEvent(ConsentItem, discriminator="event"):

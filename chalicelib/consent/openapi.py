@@ -1,7 +1,9 @@
 """OpenAPI 3.1 description of the citizen's consent API."""
 from __future__ import annotations
 
-_COOKIE = [{"session": []}]
+from typing import Dict, List
+
+_COOKIE: List[Dict[str, List[str]]] = [{"session": []}]
 _APP_ID = {"name": "app_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ERRORS = {"401": {"$ref": "#/components/responses/Unauthenticated"},
            "404": {"$ref": "#/components/responses/NotFound"}}

@@ -77,7 +77,8 @@ class ConsentService:
     def list(self, patient_id: str) -> Dict[str, List[Dict[str, Any]]]:
         """The citizen's consents, active and past, newest first (one Query on their partition)."""
         now = self.clock()
-        active, past = [], []
+        active: List[Dict[str, Any]] = []
+        past: List[Dict[str, Any]] = []
         for consent in Consent.query(patient_id):
             view = consent_view(consent, now)
             (active if view["status"] == "active" else past).append(view)
@@ -131,7 +132,7 @@ class ConsentService:
             families = {key: until for key, until in (previous or {}).items() if until > now}
             families[family_key(family_id)] = int(alive_until.timestamp()) + 1
             if len(families) > MAX_REVOKED_FAMILIES:
-                self.end_tokens(patient_id, app_id, consent.generation)
+                self.end_tokens(patient_id, app_id, int(consent.generation))
                 return
             unchanged = (Consent.revoked_families.does_not_exist() if previous is None
                          else Consent.revoked_families == previous)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextvars
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
@@ -88,7 +88,7 @@ class Gate:
                                                  ReturnConsumedCapacity="TOTAL")
 
     def commit(self, grant: AccessGrant, interaction: str, resource_type: str, resource_id: Optional[str] = None,
-               count: int = 0, writes: List[Write] = ()) -> None:
+               count: int = 0, writes: Sequence[Write] = ()) -> None:
         """Round trip 2 of a write: the audit entry and the call's own writes (each with its
         condition), in one transaction that touches this citizen's items only."""
         entry = new_entry(grant.patient_id, grant.app_id, self.clock(), interaction, resource_type, resource_id,

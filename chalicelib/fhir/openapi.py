@@ -2,7 +2,9 @@
 the FHIR-native description; this one lets OpenAPI tooling see the same endpoints."""
 from __future__ import annotations
 
-_SMART = [{"smart": []}]
+from typing import Dict, List
+
+_SMART: List[Dict[str, List[str]]] = [{"smart": []}]
 _TYPE = {"name": "resource_type", "in": "path", "required": True,
          "schema": {"enum": ["DocumentReference", "Observation", "Appointment", "Patient"]}}
 _ID = {"name": "resource_id", "in": "path", "required": True,

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 
 from chalice import Blueprint, CORSConfig, Response
 
-from chalicelib.edge import Routes, read_json_body
+from chalicelib.edge import Routes, query_lists, read_json_body
 from chalicelib.errors import InvalidRequest, MethodNotAllowed, NotFound
 from chalicelib.fhir.access import TokenVerifier
 from chalicelib.fhir.capability import capability_statement
@@ -44,7 +44,7 @@ def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_
     def body():
         return read_json_body(routes.request, MAX_FHIR_BODY)
 
-    def answer(resource: Dict, status: int = 200, version: int = None, location: bool = False) -> Response:
+    def answer(resource: Dict, status: int = 200, version: Optional[int] = None, location: bool = False) -> Response:
         headers = {"Cache-Control": "no-store"}
         if version is not None:
             headers["ETag"] = etag(version)
@@ -54,8 +54,7 @@ def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_
         return json_response(resource, status, headers, content_type=FHIR_JSON)
 
     def query() -> Dict[str, List[str]]:
-        params = routes.request.query_params or {}
-        return {name: list(params.getlist(name)) for name in params}
+        return query_lists(routes.request)
 
     def lenient() -> bool:
         prefer = (routes.header("prefer") or "").replace(" ", "").lower()

@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.dynamodb import one_page
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, PreconditionFailed
 from chalicelib.fhir.access import AccessGrant, Permission
-from chalicelib.fhir.gate import Gate, WriteRefused
+from chalicelib.fhir.gate import Gate, Write, WriteRefused
 from chalicelib.records.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
 from chalicelib.fhir.search import decode_cursor, encode_cursor, plan_search
 from chalicelib.records.documents import DocumentStore
@@ -141,7 +141,12 @@ class FhirService:
                                      record_key=key if read_first else None)
         if read_first:
             current = self._own(grant, resource_type, resource_id, "update", permission, current)  # 404 or 403
-        expected = _version_of(if_match) if if_match is not None else int(current.version)
+        if if_match is not None:
+            expected = _version_of(if_match)
+        elif current is not None:  # read first, without If-Match: the version read
+            expected = int(current.version)
+        else:
+            raise NotFound(f"{resource_type}/{resource_id[:64]} is not known.")
         if current is not None and int(current.version) != expected:
             raise self._stale(grant, resource_type, resource_id, expected)
         indexed = self._checked(grant, resource_type, body, permission)
@@ -220,8 +225,8 @@ class FhirService:
             raise PayloadTooLarge(f"The transaction's resources take {size} bytes once stored; at most "
                                   f"{MAX_TRANSACTION_BYTES} go in one transaction: send them in several.")
         self.gate.admit(grant, "transaction", ",".join(sorted(types)))
-        self.gate.commit(grant, "transaction", ",".join(sorted(types)), None, count=len(items), writes=[
-            (lambda t, item=item: t.save(item, condition=RecordItem.item_key.does_not_exist())) for item in items])
+        self.gate.commit(grant, "transaction", ",".join(sorted(types)), None, count=len(items),
+                         writes=[_insert(item) for item in items])
         response_entries = []
         for item in items:
             resource_type, _, resource_id = item.item_key.partition("#")
@@ -331,3 +336,7 @@ def _version_of(if_match: str) -> int:
 def _instant(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+
+def _insert(item: RecordItem) -> Write:
+    """The write that creates `item`, refused if its key is taken."""
+    return lambda transaction: transaction.save(item, condition=RecordItem.item_key.does_not_exist())

@@ -57,7 +57,7 @@ class CitizenSessions:
 
     def find_or_start(self, session_id: Optional[str]) -> Tuple[str, SessionItem]:
         session = self.find(session_id)
-        if session is not None:
+        if session is not None and session_id is not None:
             return session_id, session
         return self._start()
 
@@ -96,7 +96,7 @@ class CitizenSessions:
                           "signin_verifier": pending.verifier, "signin_next": pending.next_path,
                           "signin_started_at": self.clock()}
         session = self.find(session_id)
-        if session is None:  # one write: the new session holds the pending sign-in from the start
+        if session is None or session_id is None:  # one write: the new session holds the pending sign-in
             return self._start(**pending_values)[0]
         session.update(actions=[getattr(SessionItem, name).set(value) for name, value in pending_values.items()])
         return session_id

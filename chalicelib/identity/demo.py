@@ -27,7 +27,10 @@ def create_key_file(path: Path) -> None:
 
 
 def _private_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{path} is not a P-256 key")
+    return key
 
 
 def public_jwks(path: Path) -> Dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Dict, Optional
 from chalice import Blueprint, Response
 
 from chalicelib import web
-from chalicelib.edge import Routes
+from chalicelib.edge import Routes, query_values
 from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.identity.upstream import UpstreamError
 from chalicelib.observability import logger
@@ -43,8 +43,7 @@ def create_blueprint(sign_in: Optional[UpstreamSignIn], secure_cookies: bool) ->
             "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     def params() -> Dict[str, str]:
-        query = routes.request.query_params or {}
-        return {name: query.get(name) for name in query}
+        return query_values(routes.request)
 
     @routes.route("/signin/franceconnect", methods=["GET"])
     def start():

@@ -22,6 +22,13 @@ class Principal:
     name: str
     organisation_siret: Optional[str] = None
 
+    @property
+    def siret(self) -> str:
+        """The publisher's organisation (refused for anyone else: only publishers carry one)."""
+        if self.organisation_siret is None:
+            raise Forbidden("Only a publisher, for an organisation, may do this.")
+        return self.organisation_siret
+
     def as_actor(self) -> Dict[str, Any]:
         """How this person appears in a history entry."""
         return {"subject": self.subject, "issuer": self.issuer, "role": self.role, "name": self.name,
@@ -47,6 +54,8 @@ class TrustedIssuer:
                 if kid is None or key.key_id == kid:
                     return key.key
             raise jwt.InvalidTokenError("no key of the issuer matches the token's kid")
+        if self.jwks_uri is None:
+            raise jwt.InvalidTokenError("the issuer has no keys configured")
         if self._client is None:
             # PyJWKClient caches the issuer's keys between warm invocations.
             self._client = jwt.PyJWKClient(self.jwks_uri, cache_keys=True, lifespan=3600, timeout=5)
@@ -80,7 +89,7 @@ class IdentityService:
     def _verify(self, token: str) -> Principal:
         try:
             claimed_issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
-            issuer = self.issuers.get(claimed_issuer)
+            issuer = self.issuers.get(claimed_issuer) if isinstance(claimed_issuer, str) else None
             if issuer is None:
                 raise jwt.InvalidIssuerError("issuer not trusted")
             algorithms = [a for a in issuer.algorithms if a in ALLOWED_ALGORITHMS]

@@ -169,10 +169,11 @@ class UpstreamProvider:
 
     def _key_set(self, refresh: bool = False) -> KeySet:
         with self._lock:
-            fresh = self._keys is not None and self.clock() - self._keys_at < METADATA_TTL
+            known = self._keys
+            fresh = known is not None and self.clock() - self._keys_at < METADATA_TTL
             may_refresh = self.clock() - self._keys_at >= JWKS_REFRESH_MIN_INTERVAL
-            if fresh and not (refresh and may_refresh):
-                return self._keys
+            if known is not None and fresh and not (refresh and may_refresh):
+                return known
         status, document = _fetch_json(self.metadata()["jwks_uri"])
         if status != 200 or not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise UpstreamError("upstream_unavailable", f"The identity provider's keys answered {status}.", 502)

@@ -6,7 +6,7 @@ import json
 import time
 import urllib.request
 from datetime import datetime, timezone
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Tuple, cast
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -53,7 +53,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         settings = client.app.client or {}
         try:
             jwks = settings.get("jwks") or _fetch_jwks(settings["jwks_uri"])
-            return KeySet.import_key_set(jwks)
+            return KeySet.import_key_set(cast(Any, jwks))
         except (KeyError, ValueError, OSError, JoseError):
             raise InvalidClientError(description="The client's public keys cannot be read.") from None
 

@@ -153,7 +153,10 @@ class KeyRing:
             private = self._private.get(key.kid)
             if private is None:
                 der = self.wrap.unwrap(key.wrapped, key.kid)
-                private = self._private[key.kid] = serialization.load_der_private_key(der, password=None)
+                loaded = serialization.load_der_private_key(der, password=None)
+                if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+                    raise ValueError(f"key {key.kid} is not an EC key")
+                private = self._private[key.kid] = loaded
             return private
 
     def _kept(self, keys: List[RingKey], now: datetime) -> List[RingKey]:

@@ -92,7 +92,7 @@ class TokenKeys:
             raise jwt.InvalidTokenError(f"not a {typ} token")
         kid = header.get("kid")
         jwk = self._published_jwk(kid) if isinstance(kid, str) else None
-        if jwk is None:
+        if jwk is None or not isinstance(kid, str):
             raise jwt.InvalidKeyError("unknown kid")
         key = self._verification_keys.get(kid)
         if key is None:

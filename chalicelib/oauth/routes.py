@@ -27,17 +27,19 @@ def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], 
     blueprint = Blueprint(__name__)
     routes = Routes(blueprint)
 
-    def ready() -> None:
+    def ready() -> Tuple[TokenKeys, BrokerServer, AuthorizeFlow]:
+        """The signing keys, the server and the flow; 503 where no signing key wrap is configured."""
         if keys is None or server is None or flow is None:
             raise ServiceUnavailable(
                 "No signing key wrap is configured (SIGNING_WRAP_KEY_ID or SIGNING_WRAP_KEY_FILE).")
+        return keys, server, flow
 
     @routes.route("/oauth/jwks", methods=["GET"], cors=True)
     def jwks():
         """The public keys that verify the broker's tokens (RFC 7517): the key that signs now, the
         next one ahead of its use, and previous keys until the tokens they signed have expired."""
-        ready()
-        return json_response(keys.jwks(), headers=_JWKS_CACHE, content_type="application/jwk-set+json")
+        ring, _, _ = ready()
+        return json_response(ring.jwks(), headers=_JWKS_CACHE, content_type="application/jwk-set+json")
 
     @routes.route("/fhir/.well-known/smart-configuration", methods=["GET"], cors=True)
     def smart_config():
@@ -55,16 +57,17 @@ def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], 
         return json_response(openid_configuration(issuer, referential), headers=_DISCOVERY_CACHE)
 
     def authorize() -> Response:
-        ready()
+        _, _, authorize_flow = ready()
         request = routes.request
-        outcome = flow.handle(request, web.cookie_value(request.headers.get("cookie")))
+        outcome = authorize_flow.handle(request, web.cookie_value(request.headers.get("cookie")))
         headers = {}
         if outcome.session_id:
             headers["Set-Cookie"] = web.session_cookie(outcome.session_id, secure_cookies)
         if outcome.redirect:
             return Response(body="", status_code=302, headers={
                 **headers, "Location": outcome.redirect, "Cache-Control": "no-store"})
-        return web.page(outcome.template, outcome.context, outcome.status, outcome.form_targets, headers)
+        return web.page(outcome.template or "error.html", outcome.context, outcome.status, outcome.form_targets,
+                        headers)
 
     @routes.route("/oauth/authorize", methods=["GET"])
     def authorize_get():
@@ -78,24 +81,24 @@ def create_blueprint(keys: Optional[TokenKeys], server: Optional[BrokerServer], 
         consent forms."""
         return authorize()
 
-    def answer(respond: Callable[[ChaliceOAuth2Request], Tuple[int, Any, Any]]) -> Response:
+    def answer(respond: Callable[[BrokerServer, ChaliceOAuth2Request], Tuple[int, Any, Any]]) -> Response:
         """A token, revocation or introspection answer: parameters from the body only, each once."""
-        ready()
+        _, broker, _ = ready()
         oauth_request = ChaliceOAuth2Request(routes.request, issuer, body_only=True)
         if oauth_request.repeated:
             error = InvalidRequestError(oauth_request.repeated_description())
-            status, body, headers = server.handle_error_response(oauth_request, error)
+            status, body, headers = broker.handle_error_response(oauth_request, error)
         else:
-            status, body, headers = respond(oauth_request)
+            status, body, headers = respond(broker, oauth_request)
         return json_response(body, status, {**dict(headers), "Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @routes.route("/oauth/token", methods=["POST"], content_types=_FORM, cors=True)
     def token():
         """The token endpoint: exchanges a code and its PKCE verifier for an access token (JWT)."""
-        return answer(server.create_token_response)
+        return answer(lambda broker, oauth_request: broker.create_token_response(oauth_request))
 
     def endpoint(name: str) -> Response:
-        return answer(lambda oauth_request: server.create_endpoint_response(name, oauth_request))
+        return answer(lambda broker, oauth_request: broker.create_endpoint_response(name, oauth_request))
 
     @routes.route("/oauth/revoke", methods=["POST"], content_types=_FORM, cors=True)
     def revoke():

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
@@ -23,6 +23,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import HEAD_VERSION, STATUS_VERSION, AppHead, AppStatus, hash_client_secret
 from chalicelib.dynamodb import transaction_connection
+from chalicelib.edge import query_lists, read_form
+from chalicelib.errors import ServiceUnavailable
 from chalicelib.ids import is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.assertions import PrivateKeyJwt
@@ -62,14 +64,11 @@ class ChaliceOAuth2Request(OAuth2Request):
     request's `scope` again, and the ticked boxes are `scope_choices`."""
 
     def __init__(self, request: Request, base_url: str, body_only: bool = False) -> None:
-        query: Dict[str, List[str]] = {}
-        for name in () if body_only else request.query_params or {}:
-            query[name] = list(request.query_params.getlist(name))
+        query: Dict[str, List[str]] = {} if body_only else query_lists(request)
         form: Dict[str, List[str]] = {}
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
-            raw = request.raw_body or b""
-            form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+            form = read_form(request)
         self.scope_choices: List[str] = []
         if "requested_scope" in form:
             self.scope_choices = form.pop("scope", [])
@@ -172,7 +171,7 @@ class BrokerServer(AuthorizationServer):
         consent = self.consents.active(patient_id, app_id)
         if consent is None or consent.generation != generation or consent.family_revoked(family_id):
             return None
-        return Authorization(patient_id, consent.pairwise_id, consent.generation, consent.expires_at)
+        return Authorization(patient_id, consent.pairwise_id, int(consent.generation), consent.expires_at)
 
     def query_client(self, client_id: str) -> Optional[Client]:
         """Only a published app, not suspended, withdrawn or lapsed, is a client."""
@@ -214,7 +213,7 @@ class BrokerServer(AuthorizationServer):
             if previous is not None:
                 raise InvalidGrantError("This refresh token was already used.") from None
             if code is not None:  # used meanwhile by a concurrent request: a replay as well
-                self.consents.end_tokens(code.patient_id, code.client_id, code.consent_generation)
+                self.consents.end_tokens(code.patient_id, code.client_id, int(code.consent_generation))
             raise InvalidGrantError("This authorization code was already used.") from None
 
     def _store_refresh_token(self, transaction: TransactWrite, token: Dict[str, Any], request,
@@ -270,7 +269,7 @@ class BrokerServer(AuthorizationServer):
                   FAMILY_CLAIM: user.family_id}
         if self.seal is not None:  # the citizen's internal id, for the FHIR API only (oauth/claims.py)
             claims[SEALED_CLAIM] = self.seal.seal(user.patient_id, client.get_client_id())
-        token = {"access_token": self.keys.sign(claims, typ="at+jwt"), "token_type": "Bearer",
+        token = {"access_token": self._keys().sign(claims, typ="at+jwt"), "token_type": "Bearer",
                  "expires_in": ACCESS_TOKEN_LIFETIME, "scope": scope, "patient": user.pairwise_id,
                  "access_grant_expiration": int(user.consent_expires_at.timestamp())}
         if grant_type == "refresh_token" or (include_refresh_token
@@ -291,7 +290,12 @@ class BrokerServer(AuthorizationServer):
             claims["nonce"] = user.nonce
         if "fhirUser" in scope.split():
             claims["fhirUser"] = f"{self.fhir_base_url}/Patient/{user.pairwise_id}"
-        return self.keys.sign(claims)
+        return self._keys().sign(claims)
+
+    def _keys(self) -> TokenKeys:
+        if self.keys is None:
+            raise ServiceUnavailable("No signing key wrap is configured.")
+        return self.keys
 
     def create_oauth2_request(self, request: Request) -> ChaliceOAuth2Request:
         return request if isinstance(request, ChaliceOAuth2Request) else ChaliceOAuth2Request(request, self.issuer)

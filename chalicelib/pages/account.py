@@ -19,7 +19,7 @@ DEFAULT_NEXT = "/account/consents"
 
 def safe_next(value: Optional[str]) -> str:
     """Where to go after signing in: a path on this site, else the consents page (no open redirect)."""
-    return value if web.is_local_path(value) else DEFAULT_NEXT
+    return value if value is not None and web.is_local_path(value) else DEFAULT_NEXT
 
 
 @dataclass
@@ -82,7 +82,7 @@ class AccountPages:
         if not self.demo_sign_in:
             raise ServiceUnavailable("Demo sign-in is available in the local and test stages only.")
         self.check_form(visitor, csrf_token)
-        if login_hint not in {p["id"] for p in self.demo_patients}:
+        if login_hint is None or login_hint not in {p["id"] for p in self.demo_patients}:
             raise InvalidRequest("Pick one of the fictional people.")
         return self.sessions.sign_in(visitor.session_id, login_hint, signed_in_by=DEMO_SIGN_IN)[0]
 
@@ -116,8 +116,10 @@ class AccountPages:
         return {**receipt, "context_labels": list({str(label): label for label in context}.values())}
 
     def revoke(self, visitor: Visitor, csrf_token: Optional[str], app_id: str) -> Dict[str, Any]:
-        self.check_form(visitor, csrf_token)
-        return self.consents.revoke(visitor.patient_id, app_id)
+        session = self.check_form(visitor, csrf_token)
+        if session.patient_id is None:
+            raise Forbidden("Sign in to withdraw a consent.")
+        return self.consents.revoke(session.patient_id, app_id)
 
     def _described(self, view: Dict[str, Any]) -> Dict[str, Any]:
         ref = self.referential

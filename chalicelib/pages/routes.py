@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from typing import Any, Callable, Dict, List, Optional
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
@@ -13,6 +13,7 @@ from chalicelib.catalog.service import CatalogService
 from chalicelib.config import Settings
 from chalicelib.consent.service import ConsentService
 from chalicelib.dynamodb import is_transient
+from chalicelib.edge import query_values, read_form
 from chalicelib.errors import DomainError, NotFound
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.signin import UpstreamSignIn
@@ -24,7 +25,6 @@ from chalicelib.records.audit import AccessLog
 from chalicelib.web import i18n
 
 _FORM = ["application/x-www-form-urlencoded"]
-MAX_FORM_BYTES = 16 * 1024
 
 
 def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions: CitizenSessions,
@@ -43,13 +43,11 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         return blueprint.current_request
 
     def query() -> Dict[str, str]:
-        return {name: value for name, value in (request().query_params or {}).items()}
+        return query_values(request())
 
     def form() -> Dict[str, str]:
-        raw = request().raw_body or b""
-        if len(raw) > MAX_FORM_BYTES:
-            return {}
-        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        """The form's fields, each with its last value; over 16 KB, a 413 page."""
+        return {name: values[-1] for name, values in read_form(request()).items()}
 
     def cookie(name: str = web.SESSION_COOKIE) -> Optional[str]:
         return web.cookie_value(request().headers.get("cookie"), name)

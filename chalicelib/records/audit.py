@@ -27,7 +27,7 @@ def new_entry(patient_id: str, app_id: str, at: datetime, interaction: str, reso
     stamp = f"{at.isoformat(timespec='microseconds')}#{secrets.token_hex(4)}"
     return AuditItem(patient_id, stamp, app_key=f"{app_id}#{stamp}", app_id=app_id, at=at,
                      interaction=interaction, resource_type=resource_type, resource_id=resource_id,
-                     count=count, outcome=outcome, reason=reason, expires_at=at + AUDIT_RETENTION)
+                     resources=count, outcome=outcome, reason=reason, expires_at=at + AUDIT_RETENTION)
 
 
 class AccessLog:
@@ -52,7 +52,7 @@ class AccessLog:
         names = _app_names({item.app_id for item in items})
         entries = [{"at": item.at.isoformat(), "app_id": item.app_id, "app_name": names.get(item.app_id, item.app_id),
                     "interaction": item.interaction, "resource_type": item.resource_type,
-                    "resource_id": item.resource_id, "count": int(item.count), "outcome": item.outcome,
+                    "resource_id": item.resource_id, "count": int(item.resources), "outcome": item.outcome,
                     "reason": item.reason} for item in items]
         last = query.last_evaluated_key
         return {"entries": entries, "next": _encode(last, app_id) if last else None}

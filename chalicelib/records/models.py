@@ -126,7 +126,8 @@ class AuditItem(Model):
     interaction = UnicodeAttribute()  # read | search | create | update | delete | transaction
     resource_type = UnicodeAttribute()
     resource_id = UnicodeAttribute(null=True)
-    count = NumberAttribute(default=0)  # resources returned or written
+    # resources returned or written; stored as `count`, named so as not to hide Model.count()
+    resources = NumberAttribute(default=0, attr_name="count")
     outcome = UnicodeAttribute()  # allowed | refused
     reason = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()  # retention: DynamoDB removes the entry then

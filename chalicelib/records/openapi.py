@@ -1,7 +1,9 @@
 """OpenAPI 3.1 description of the citizen's side of their record (/me/access-log, /me/documents)."""
 from __future__ import annotations
 
-_COOKIE = [{"session": []}]
+from typing import Dict, List
+
+_COOKIE: List[Dict[str, List[str]]] = [{"session": []}]
 _ERRORS = {"400": {"$ref": "#/components/responses/BadRequest"},
            "401": {"$ref": "#/components/responses/Unauthenticated"}}
 

@@ -59,7 +59,8 @@ class Problems:
     """Collects every problem in a resource, so that one answer lists them all."""
 
     def __init__(self, resource_type: str) -> None:
-        self.resource_type, self.details = resource_type, []
+        self.resource_type = resource_type
+        self.details: List[Dict[str, str]] = []
 
     def add(self, path: str, message: str) -> None:
         self.details.append({"pointer": f"{self.resource_type}.{path}" if path else self.resource_type,
@@ -240,7 +241,8 @@ class Codec:
             # Smallest first stay inline, within a budget per resource, so that the item never
             # nears DynamoDB's 400 KB whatever the mix; the rest goes to S3.
             inline = 0
-            for index, data in sorted((c for c in contents if c[1] is not None), key=lambda c: len(c[1])):
+            present = [(index, data) for index, data in contents if data is not None]
+            for index, data in sorted(present, key=lambda c: len(c[1])):
                 if len(data) <= INLINE_CONTENT_BYTES and inline + len(data) <= INLINE_BUDGET_BYTES:
                     inline += len(data)
                 else:

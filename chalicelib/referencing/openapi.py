@@ -1,16 +1,17 @@
 """OpenAPI 3.1 description of the referencing endpoints (publishers and reviewers)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Sequence
 
-_BEARER = [{"bearer": []}]
+_BEARER: List[Dict[str, List[str]]] = [{"bearer": []}]
 
 
 def _ref(name: str) -> Dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: Dict[str, Any], description: str = "OK", headers: Dict[str, Any] = None) -> Dict[str, Any]:
+def _json(schema: Dict[str, Any], description: str = "OK", headers: Optional[Dict[str, Any]] = None
+          ) -> Dict[str, Any]:
     response: Dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
     if headers:
         response["headers"] = headers
@@ -31,8 +32,8 @@ def _errors(*codes: int) -> Dict[str, Any]:
     return {str(code): {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
 
 
-def _op(operation_id: str, summary: str, tag: str, responses: Dict[str, Any], parameters: List[Any] = (),
-        body: Dict[str, Any] = None, errors=(401, 403, 404)) -> Dict[str, Any]:
+def _op(operation_id: str, summary: str, tag: str, responses: Dict[str, Any], parameters: Sequence[Any] = (),
+        body: Optional[Dict[str, Any]] = None, errors: Sequence[int] = (401, 403, 404)) -> Dict[str, Any]:
     operation: Dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag],
                                  "security": _BEARER, "parameters": list(parameters),
                                  "responses": {**responses, **_errors(*errors)}}

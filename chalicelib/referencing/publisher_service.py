@@ -52,7 +52,7 @@ class PublisherService:
     def _check_draft(self, principal: Principal, document: Any) -> None:
         failures = prechecks.schema_failures(document, self.referential, complete=False)
         if isinstance(document, dict):
-            failures += prechecks.organisation_failures(document, principal.organisation_siret)
+            failures += prechecks.organisation_failures(document, principal.siret)
         if failures:
             raise ValidationFailed("The listing has invalid fields.", failures)
 
@@ -61,7 +61,7 @@ class PublisherService:
         self._check_draft(principal, document)
         now = self.clock()
         app_id = _new_app_id(str(document.get("name") or "app"))
-        head = AppHead.new(app_id, principal.organisation_siret, now)
+        head = AppHead.new(app_id, principal.siret, now)
         head.display_name = str(document.get("name") or "")
         version = new_version(app_id, 1, document, now)
         commit(head, now, change(principal, "created", version=1), [version], new_app=True)
@@ -80,7 +80,7 @@ class PublisherService:
         document = document if document is not None else dict(app.latest.document)
         self._check_draft(principal, document)
         now = self.clock()
-        version = new_version(app_id, app.latest.version + 1, document, now)
+        version = new_version(app_id, int(app.latest.version) + 1, document, now)
         app.head.latest_version, app.head.latest_state = version.version, version.state
         commit(app.head, now, change(principal, "version_started", version=version.version), [version])
         return version
@@ -104,7 +104,7 @@ class PublisherService:
     def precheck(self, principal: Principal, app_id: str, number: int) -> Dict[str, Any]:
         version = self._own(principal, app_id).version(number)
         failures = prechecks.run_prechecks(version.document, self.referential, self.clock().date(),
-                                           principal.organisation_siret)
+                                           principal.siret)
         return {"passed": not failures, "failures": failures}
 
     def submit(self, principal: Principal, app_id: str, number: int,
@@ -117,7 +117,7 @@ class PublisherService:
         if if_match is not None:
             check_if_match(version, if_match)
         failures = prechecks.run_prechecks(version.document, self.referential, self.clock().date(),
-                                           principal.organisation_siret)
+                                           principal.siret)
         if failures:
             raise ValidationFailed(f"The listing fails {len(failures)} pre-check(s); nothing was submitted.",
                                    failures)
@@ -147,7 +147,7 @@ class PublisherService:
         app = self._own(principal, app_id)
         if app.head.status != lifecycle.LISTED or app.head.live_version is None:
             raise Conflict("A client secret is issued once the app is published.")
-        live = app.version(app.head.live_version)
+        live = app.version(int(app.head.live_version))
         if live.document["client"]["type"] != "confidential_secret":
             raise Conflict("This app's client does not authenticate with a secret.")
         secret = secrets.token_urlsafe(32)

@@ -106,7 +106,7 @@ class ReviewService:
             if app.head.status == lifecycle.WITHDRAWN:
                 raise Conflict("This app was withdrawn; it cannot be published again.")
             if app.head.live_version is not None and app.head.live_version != number:
-                previous = app.version(app.head.live_version)
+                previous = app.version(int(app.head.live_version))
                 bump(previous).state = lifecycle.next_version_state(previous.state, "supersede")
                 versions.append(previous)
             outcome = ReviewOutcome(opinion=body["opinion"], approved_scopes=body["approved_scopes"],

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import (HEAD_VERSION, STATUS_VERSION, AppEvent, AppHead, AppItem, CatalogEntry,
@@ -98,7 +99,7 @@ def commit(head: AppHead, now: datetime, what: Change, versions: Iterable[Listin
     expected_head = head.revision
     head.revision = expected_head + 1
     head.updated_at = now
-    event = AppEvent(head.app_id, AppEvent.key_of(head.revision), at=now, action=what.action,
+    event = AppEvent(head.app_id, AppEvent.key_of(int(head.revision)), at=now, action=what.action,
                      actor=what.principal.as_actor(), details=what.details or None)
     try:
         with TransactWrite(connection=transaction_connection()) as transaction:
@@ -108,8 +109,13 @@ def commit(head: AppHead, now: datetime, what: Change, versions: Iterable[Listin
             transaction.save(event, condition=AppEvent.app_id.does_not_exist())
             for version in versions:
                 version.updated_at = now
-                condition = (ListingVersion.app_id.does_not_exist() if getattr(version, "_is_new", False)
-                             else ListingVersion.revision == version._read_revision)
+                condition: Condition
+                if version.is_new:
+                    condition = ListingVersion.app_id.does_not_exist()
+                elif version.read_revision is not None:
+                    condition = ListingVersion.revision == version.read_revision
+                else:
+                    raise ValueError(f"version {version.version} was neither made nor bumped")
                 transaction.save(version, condition=condition)
             for entry in entries:
                 transaction.save(entry)
@@ -125,16 +131,16 @@ def commit(head: AppHead, now: datetime, what: Change, versions: Iterable[Listin
 def bump(version: ListingVersion) -> ListingVersion:
     """Mark a version read from the table as changed: its revision (ETag) moves on, and the
     commit checks that the stored one is still the one read."""
-    if not hasattr(version, "_read_revision"):
-        version._read_revision = version.revision
-        version.revision = version.revision + 1
+    if version.read_revision is None:
+        version.read_revision = int(version.revision)
+        version.revision = version.read_revision + 1
     return version
 
 
 def new_version(app_id: str, number: int, document: Dict[str, Any], now: datetime) -> ListingVersion:
     version = ListingVersion(app_id, number, state="draft", document=document, revision=1,
                              created_at=now, updated_at=now)
-    version._is_new = True
+    version.is_new = True
     return version
 
 

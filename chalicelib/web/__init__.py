@@ -26,7 +26,9 @@ def is_local_path(value: Optional[str]) -> bool:
     slash), no whitespace or control character (browsers strip them, turning `/\t/host` into
     `//host`), and nothing outside ASCII (a `Location` header carries ASCII only; our own paths
     are percent-encoded)."""
-    return bool(value) and len(value) <= MAX_LOCAL_PATH and value.startswith("/") and \
+    if not value:
+        return False
+    return len(value) <= MAX_LOCAL_PATH and value.startswith("/") and \
         not value.startswith("//") and "\\" not in value and \
         all(0x20 < ord(char) < 0x7f for char in value) and \
         not urlsplit(value).netloc

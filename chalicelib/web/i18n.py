@@ -77,7 +77,7 @@ def long_date(value: object, lang: str) -> str:
 def number(value: object, lang: str) -> str:
     """99.1 -> '99,1' in French; at most six significant digits, no trailing zeros."""
     try:
-        number_value = float(value)
+        number_value = float(value)  # type: ignore[arg-type]  # anything float() takes; else shown as is
     except (TypeError, ValueError):
         return str(value)
     shown = f"{number_value:.6g}"

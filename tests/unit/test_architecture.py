@@ -61,3 +61,10 @@ def test_the_code_passes_the_linter() -> None:
     result = subprocess.run([str(ruff), "check", "--no-cache", "chalicelib", "app.py", "tools"],
                             cwd=PROJECT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_code_passes_the_type_checker() -> None:
+    """mypy on chalicelib/, as configured in pyproject.toml."""
+    mypy = Path(sys.executable).with_name("mypy")
+    result = subprocess.run([str(mypy), "--no-incremental"], cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -14,6 +14,7 @@ from typing import FrozenSet, Optional, Tuple
 import jwt
 
 from chalicelib.ids import is_app_id
+from chalicelib.bearer import bearer_token, challenge
 from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal, SealError
 from chalicelib.oauth.keys import TokenKeys
@@ -23,8 +24,7 @@ INTERACTION_PERMISSION = {"read": "r", "search": "s", "create": "c", "update": "
 
 
 def invalid_token(description: str) -> Unauthenticated:
-    return Unauthenticated(description, headers={
-        "WWW-Authenticate": f'Bearer realm="fhir", error="invalid_token", error_description="{description}"'})
+    return Unauthenticated(description, headers=challenge("fhir", "invalid_token", description))
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,7 @@ class AccessGrant:
             return Permission(categories)
         needed = f"patient/{resource_type}.{letter}"
         raise Forbidden(f"The access token does not allow {interaction} on {resource_type} (needs {needed}).",
-                        headers={"WWW-Authenticate": f'Bearer realm="fhir", error="insufficient_scope", '
-                                                     f'scope="{needed}"'})
+                        headers=challenge("fhir", "insufficient_scope", scope=needed))
 
 
 class TokenVerifier:
@@ -78,11 +77,7 @@ class TokenVerifier:
         self._lock = threading.Lock()  # one request at a time in Lambda; tests call from threads
 
     def grant_of(self, authorization: Optional[str]) -> AccessGrant:
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("A bearer access token is required (SMART App Launch).",
-                                  headers={"WWW-Authenticate": 'Bearer realm="fhir"'})
+        token = bearer_token(authorization, "fhir")
         with self._lock:
             known = self._verified.get(token)
             if known is not None:

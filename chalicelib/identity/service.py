@@ -6,7 +6,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import jwt
 
-from chalicelib.errors import Forbidden, Unauthenticated, oauth_description
+from chalicelib.bearer import bearer_token, challenge
+from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.identity.demo import demo_issuer_spec
 
 ROLES = ("publisher", "reviewer")
@@ -63,8 +64,10 @@ class TrustedIssuer:
 
 
 def _challenge(error: str, description: str) -> Dict[str, str]:
-    safe = oauth_description(description.replace('"', "'"))  # RFC 6750 section 3: the same characters
-    return {"WWW-Authenticate": f'Bearer realm="mes-appstore", error="{error}", error_description="{safe}"'}
+    return challenge(REALM, error, description)
+
+
+REALM = "mes-appstore"
 
 
 class IdentityService:
@@ -73,14 +76,7 @@ class IdentityService:
 
     def authenticate(self, authorization: Optional[str], role: str) -> Principal:
         """The caller behind an `Authorization: Bearer` header, who must hold `role`."""
-        if not authorization:
-            raise Unauthenticated("A bearer token is required.",
-                                  headers={"WWW-Authenticate": 'Bearer realm="mes-appstore"'})
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("Use 'Authorization: Bearer <token>'.",
-                                  headers=_challenge("invalid_request", "malformed Authorization header"))
-        principal = self._verify(token.strip())
+        principal = self._verify(bearer_token(authorization, REALM))
         if principal.role != role:
             raise Forbidden(f"This needs the {role} role; the token is for a {principal.role}.",
                             headers=_challenge("insufficient_scope", f"requires role {role}"))

@@ -1,8 +1,6 @@
 """Catalogue queries: parsing filters, planning one DynamoDB Query per page, opaque cursors."""
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -11,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from chalicelib.catalog.referential import Referential
+from chalicelib import cursors
 from chalicelib.errors import InvalidRequest
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
@@ -139,8 +138,7 @@ def plan(query: CatalogQuery, referential: Referential) -> QueryPlan:
 
 
 def encode_cursor(key: Dict[str, str], fingerprint: str) -> str:
-    raw = json.dumps({"k": key, "q": fingerprint}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode({"k": key, "q": fingerprint})
 
 
 def decode_cursor(cursor: str, fingerprint: str, key_names: Tuple[str, ...],
@@ -151,11 +149,10 @@ def decode_cursor(cursor: str, fingerprint: str, key_names: Tuple[str, ...],
     invalid = InvalidRequest("Invalid cursor: use the 'next' link of the previous page, unchanged.",
                              [{"parameter": "cursor", "message": "not a cursor of this query"}])
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
+        decoded = cursors.decode(cursor)
+    except cursors.InvalidCursor:
         raise invalid from None
-    if not isinstance(decoded, dict) or decoded.get("q") != fingerprint:
+    if decoded.get("q") != fingerprint:
         raise invalid
     key = decoded.get("k")
     if (not isinstance(key, dict) or set(key) != set(key_names)

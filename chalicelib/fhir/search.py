@@ -6,13 +6,12 @@ key range. Category and status are filters on the page read. Pages follow Dynamo
 `_count` items read per page, so a page costs the same in a record of 100 or 10,000 entries."""
 from __future__ import annotations
 
-import base64
 import calendar
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from chalicelib import cursors
 from chalicelib.errors import InvalidRequest
 
 DEFAULT_COUNT, MAX_COUNT = 20, 100
@@ -166,8 +165,7 @@ def plan_search(resource_type: str, params: Mapping[str, Sequence[str]], pairwis
 
 
 def encode_cursor(last_key: Mapping[str, Mapping[str, str]], index_key: str) -> str:
-    position = {"k": last_key["item_key"]["S"], "i": last_key[index_key]["S"]}
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+    return cursors.encode({"k": last_key["item_key"]["S"], "i": last_key[index_key]["S"]})
 
 
 def decode_cursor(plan: SearchPlan, patient_id: str, index_key: str) -> Optional[Dict[str, Dict[str, str]]]:
@@ -175,14 +173,13 @@ def decode_cursor(plan: SearchPlan, patient_id: str, index_key: str) -> Optional
     if plan.cursor is None:
         return None
     try:
-        raw = plan.cursor
-        position = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        item_key, index_value = position["k"], position["i"]
-        if not (isinstance(item_key, str) and isinstance(index_value, str)) or \
-                len(item_key.encode()) + len(index_value.encode()) > 600:  # DynamoDB's keys: bytes
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        raise _bad("'_cursor' is not a cursor of this search.", "_cursor") from None
+        position = cursors.decode(plan.cursor)
+    except cursors.InvalidCursor:
+        position = {}
+    item_key, index_value = position.get("k"), position.get("i")
+    if not (isinstance(item_key, str) and isinstance(index_value, str)) or \
+            len(item_key.encode()) + len(index_value.encode()) > 600:  # DynamoDB's keys: bytes
+        raise _bad("'_cursor' is not a cursor of this search.", "_cursor")
     if not plan.fits(index_value) or not item_key.startswith(f"{plan.resource_type}#"):
         raise _bad("'_cursor' is not a cursor of this search.", "_cursor")
     return {"patient_id": {"S": patient_id}, "item_key": {"S": item_key}, index_key: {"S": index_value}}

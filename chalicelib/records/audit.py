@@ -4,8 +4,6 @@ Entries are written by the FHIR gate (in the transaction that authorizes the acc
 the citizen (/me/access-log), newest first, one Query per page."""
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any, Dict, Optional
@@ -14,6 +12,7 @@ from chalicelib.catalog.models import HEAD_VERSION, AppHead
 from chalicelib.ids import is_app_id
 from chalicelib.errors import InvalidRequest
 from chalicelib.records.models import AuditItem
+from chalicelib import cursors
 from chalicelib.clock import Clock
 
 MAX_PAGE = 100
@@ -68,8 +67,7 @@ def _app_names(app_ids) -> Dict[str, str]:
 
 
 def _encode(key: Dict[str, Any], app_id: Optional[str]) -> str:
-    position = key["app_key"]["S"] if app_id else key["at_key"]["S"]
-    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
+    return cursors.encode({"p": key["app_key"]["S"] if app_id else key["at_key"]["S"]})
 
 
 def _decode(cursor: Optional[str], patient_id: str, app_id: Optional[str]) -> Optional[Dict[str, Any]]:
@@ -77,11 +75,11 @@ def _decode(cursor: Optional[str], patient_id: str, app_id: Optional[str]) -> Op
     if cursor is None:
         return None
     try:
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["p"]
-        if not isinstance(position, str) or len(position) > 300:
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        raise InvalidRequest("'cursor' is not a cursor of this list.") from None
+        position = cursors.decode(cursor).get("p")
+    except cursors.InvalidCursor:
+        position = None
+    if not isinstance(position, str) or len(position) > 300:
+        raise InvalidRequest("'cursor' is not a cursor of this list.")
     if app_id is None:
         return {"patient_id": {"S": patient_id}, "at_key": {"S": position}}
     if not position.startswith(f"{app_id}#"):

@@ -37,7 +37,7 @@ def main() -> None:
         from chalicelib.consent.models import Consent
         from chalicelib.storage import ensure_tables
         from tests.dynamodb_double import dynamodb_double
-        from tests.hot_path_load import APP, call, former_gate, run_at_once, seed_citizens
+        from tests.helpers.load import APP, call, former_gate, run_at_once, seed_citizens
 
         ensure_tables()
         seed_demo_catalog(catalog_service)

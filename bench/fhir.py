@@ -60,7 +60,7 @@ def seed(codec, patient_id: str, count: int) -> None:
 
 
 def token_for(http, patient_id: str) -> dict:
-    from tests.smart import smart_token  # the tests' consent flow, through the pages (for testserver)
+    from tests.helpers.smart import smart_token  # the tests' consent flow, through the pages (for testserver)
     return smart_token(http, "launch/patient patient/Observation.rs patient/Observation.c", patient=patient_id)
 
 

@@ -39,7 +39,7 @@ def main() -> None:
         from chalice.test import Client
 
         from app import app, catalog_service
-        from tests.api.test_authorize_api import submitted_fields
+        from tests.helpers.oauth import submitted_fields
         from chalicelib.catalog.demo import seed_demo_catalog
         from chalicelib.storage import MODELS
         from chalicelib.storage import ensure_tables

@@ -2,21 +2,13 @@
 import json
 import os
 import sys
-import time
-import uuid
 
 import tempfile
 from pathlib import Path
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
-
-# A test identity provider, trusted through the same TRUSTED_ISSUERS setting as ProConnect in
-# production; its key exists only for this test session.
-TEST_ISSUER = "https://proconnect.test"
-TEST_AUDIENCE = "https://testserver"
-_TEST_KEY = ec.generate_private_key(ec.SECP256R1())
-_TEST_JWK = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(_TEST_KEY.public_key())), "kid": "test-1"}
+# The test identity provider (its key exists only for this test session) is trusted through the
+# same TRUSTED_ISSUERS setting as ProConnect in production.
+from tests.helpers.identity import OTHER_SIRET, SANDBOX_SIRET, TEST_AUDIENCE, TEST_ISSUER, TEST_JWK, mint
 
 os.environ.update({
     "STAGE": "test",
@@ -40,7 +32,7 @@ os.environ.update({
     "SIGNING_WRAP_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "signing-wrap-key.bin"),
     "CLAIM_KEY_FILE": str(Path(tempfile.mkdtemp(prefix="mes-test-")) / "claim-key.bin"),
     "TRUSTED_ISSUERS": json.dumps([{"issuer": TEST_ISSUER, "audience": TEST_AUDIENCE,
-                                    "algorithms": ["ES256"], "jwks": {"keys": [_TEST_JWK]}}]),
+                                    "algorithms": ["ES256"], "jwks": {"keys": [TEST_JWK]}}]),
 })
 for name in ("DYNAMODB_ENDPOINT", "AWS_PROFILE", "CATALOG_DIR", "APPS_TABLE", "CATALOG_TABLE",
              "API_AUDIENCE", "DEMO_ISSUER_KEY_FILE", "SIGNING_WRAP_KEY_ID", "SIGNING_KEY_ROTATION_DAYS",
@@ -103,25 +95,6 @@ def catalog_service(aws, referential):
 def demo_apps(catalog_service):
     """The demo catalogue, published as `make run` publishes it."""
     return seed_demo_catalog(catalog_service)
-
-
-def mint(role, siret=None, *, key=_TEST_KEY, issuer=TEST_ISSUER, audience=TEST_AUDIENCE, lifetime=600,
-         subject=None, algorithm="ES256", **extra):
-    now = int(time.time())
-    claims = {"iss": issuer, "aud": audience, "sub": subject or f"{role}-{uuid.uuid4().hex[:8]}",
-              "iat": now, "exp": now + lifetime, "role": role, "name": f"Test {role}", **extra}
-    if siret:
-        claims["siret"] = siret
-    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": "test-1"})
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-# SIRETs with a valid checksum: the demo sandbox's publisher, and another organisation.
-SANDBOX_SIRET = "73282932000074"
-OTHER_SIRET = "55208131766522"
 
 
 @pytest.fixture

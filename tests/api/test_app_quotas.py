@@ -9,9 +9,9 @@ import pytest
 import app as application
 from chalicelib.catalog.models import HEAD_VERSION, STATUS_VERSION, AppHead, AppStatus
 from chalicelib.oauth.quotas import Quota
-from tests.api.test_authorize_api import SANDBOX, exchange, pkce, redirect_params, consent, refresh
-from tests.api.test_referencing_api import all_scopes, post, results_for
-from tests.hot_path_load import token_for
+from tests.helpers.load import token_for
+from tests.helpers.oauth import SANDBOX, consent, exchange, pkce, redirect_params, refresh
+from tests.helpers.referencing import all_scopes, post, results_for
 
 
 class Clock:

@@ -1,90 +1,12 @@
 """The SMART authorization code flow through the consent page, and the attacks it must refuse."""
-import base64
-import hashlib
-import secrets
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
 
-SANDBOX = "demo-sandbox"
-REDIRECT = "http://127.0.0.1:9999/callback"
-FHIR = "https://testserver/fhir"
-
-
-class FormReader(HTMLParser):
-    """The fields a browser would submit: hidden inputs, ticked boxes, selected options."""
-
-    def __init__(self):
-        super().__init__()
-        self.fields, self.checkboxes, self.buttons, self._select = [], [], [], None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden":
-            self.fields.append((attrs["name"], attrs.get("value", "")))
-        elif tag == "input" and attrs.get("type") in ("checkbox", "radio"):
-            self.checkboxes.append((attrs["name"], attrs["value"], "checked" in attrs))
-        elif tag == "button":
-            self.buttons.append((attrs.get("name"), attrs.get("value")))
-        elif tag == "select":
-            self._select = attrs["name"]
-        elif tag == "option" and "selected" in attrs and self._select:
-            self.fields.append((self._select, attrs["value"]))
-
-
-def read_form(html):
-    reader = FormReader()
-    reader.feed(html)
-    return reader
-
-
-def submitted_fields(html, untick=()):
-    """What a browser posts for the page's form, the boxes in `untick` unticked (no button)."""
-    form = read_form(html)
-    return list(form.fields) + [(n, v) for n, v, checked in form.checkboxes if checked and v not in untick]
-
-
-def pkce():
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def authorize_url(challenge, **overrides):
-    params = {"response_type": "code", "client_id": SANDBOX, "redirect_uri": REDIRECT,
-              "scope": "launch/patient patient/Observation.rs patient/DocumentReference.read",
-              "state": "st-123", "aud": FHIR, "code_challenge": challenge, "code_challenge_method": "S256",
-              **overrides}
-    return "/oauth/authorize?" + urlencode({k: v for k, v in params.items() if v is not None})
-
-
-def cookie_of(response):
-    return response.headers["Set-Cookie"].split(";")[0]
-
-
-def consent(client, challenge, untick=(), decision="allow", **overrides):
-    page = client.get(authorize_url(challenge, login_hint="demo-alice", **overrides))
-    assert page.status_code == 200, page.body
-    fields = submitted_fields(page.body.decode(), untick)
-    fields.append(("decision", decision))
-    return client.post("/oauth/authorize", body=urlencode(fields), headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(page)}), page
-
-
-def redirect_params(response):
-    assert response.status_code == 302, response.body
-    location = response.headers["Location"]
-    assert location.startswith(REDIRECT + "?")
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-def exchange(client, code, verifier, **extra):
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": SANDBOX,
-            "code_verifier": verifier, **extra}
-    return client.post("/oauth/token", body=urlencode(form),
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+from tests.helpers.oauth import (FHIR, REDIRECT, SANDBOX, authorize_url, consent, cookie_of, exchange, form_post,
+                                 offline_tokens, pkce, read_form, redirect_params, refresh, submitted_fields)
+from tests.helpers.referencing import approve, post
 
 
 def test_a_citizen_consents_and_the_app_gets_a_scoped_token(client):
@@ -245,20 +167,6 @@ def test_discovery_tells_what_is_supported(client):
     assert metadata["issuer"] == "https://testserver" and metadata["jwks_uri"].endswith("/oauth/jwks")
 
 
-def offline_tokens(client, scope="launch/patient patient/Observation.rs offline_access"):
-    verifier, challenge = pkce()
-    code = redirect_params(consent(client, challenge, scope=scope)[0])["code"]
-    response = exchange(client, code, verifier)
-    assert response.status_code == 200, response.body
-    return response.json_body
-
-
-def refresh(client, token, **extra):
-    return client.post("/oauth/token", body=urlencode({"grant_type": "refresh_token", "refresh_token": token,
-                                                       "client_id": SANDBOX, **extra}),
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
-
-
 def test_no_refresh_token_without_offline_access(client):
     assert "refresh_token" not in offline_tokens(client, scope="launch/patient patient/Observation.rs")
 
@@ -306,10 +214,6 @@ def test_offline_access_needs_approval(client):
     location = response.headers["Location"]
     assert location.startswith("https://rdvfacile.example.org/oauth/callback?")
     assert parse_qs(urlsplit(location).query)["error"] == ["invalid_scope"]
-
-
-def form_post(client, path, **fields):
-    return client.post(path, body=urlencode(fields), headers={"Content-Type": "application/x-www-form-urlencoded"})
 
 
 def test_introspection_tells_active_and_inactive_tokens(client):
@@ -449,7 +353,6 @@ def asymmetric_client(client, listing, publisher_token, reviewer_token):
     """A published confidential client that authenticates with private_key_jwt (RS384)."""
     import json
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from tests.api.test_referencing_api import approve, post
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": "app-key-1", "alg": "RS384"}
     listing = dict(listing, client={"type": "confidential_jwks", "jwks": {"keys": [public]}})

@@ -10,8 +10,8 @@ from chalicelib.catalog.models import HEAD_VERSION, AppEvent, AppHead, AppItem
 from chalicelib.config import settings
 from chalicelib.identity.service import Principal
 from chalicelib.referencing.workflow import HISTORY_PAGE
-from tests.api.test_token_revocation import two_authorizations
-from tests.smart import fhir_get
+from tests.helpers.oauth import two_authorizations
+from tests.helpers.smart import fhir_get
 
 PUBLISHER = Principal("publisher-1", "https://proconnect.test", "publisher", "Test publisher", "73282932000074")
 EVENTS = 2000

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.conftest import bearer
+from tests.helpers.identity import bearer
 
 
 def test_the_catalogue_lists_published_apps_with_cards(client):

@@ -27,10 +27,10 @@ from chalicelib.terminology import load_terminology
 from chalicelib.records.demo import seed_demo_records
 from chalicelib.records.models import AuditItem, RecordItem
 from chalicelib.storage import ensure_tables
-from tests.api.test_authorize_api import SANDBOX, consent, exchange, form_post, pkce, redirect_params, refresh
-from tests.api.test_fhir_api import WRITE_ALL, appointment, weight
 from tests.dynamodb_double import dynamodb_double
-from tests.smart import FHIR_JSON, auth, fhir_get, fhir_post, fhir_put, smart_token
+from tests.helpers.fhir import WRITE_ALL, appointment, transaction, weight
+from tests.helpers.oauth import SANDBOX, consent, exchange, form_post, pkce, redirect_params, refresh
+from tests.helpers.smart import FHIR_JSON, auth, fhir_get, fhir_post, fhir_put, smart_token
 
 PATIENT = "demo-karim"
 ATTEMPTS = 1 + TableMeta.max_retry_attempts  # what every model and the gate's own client make in all
@@ -81,10 +81,7 @@ def _an_appointment_of_the_app(client, token):
 
 
 def _bundle_of_two_weights():
-    return {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": weight(71.0), "request": {"method": "POST", "url": "Observation"}},
-        {"resource": weight(71.5, when="2026-11-21T08:00:00+01:00"),
-         "request": {"method": "POST", "url": "Observation"}}]}
+    return transaction(weight(71.0), weight(71.5, when="2026-11-21T08:00:00+01:00"))
 
 
 INTERACTIONS = {

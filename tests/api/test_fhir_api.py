@@ -5,28 +5,14 @@ import json
 import pytest
 
 from chalicelib.config import settings
-from tests.smart import FHIR_JSON, assert_r4, auth, fhir_get, fhir_post, fhir_put, smart_token
-
-READ_ALL = "launch/patient patient/DocumentReference.rs patient/Observation.rs patient/Appointment.rs patient/Patient.rs"
-WRITE_ALL = READ_ALL + " patient/Observation.c patient/DocumentReference.c patient/Appointment.cud"
+from tests.helpers.fhir import READ_ALL, WRITE_ALL, appointment, heart_rate, pdf_document, transaction, weight
+from tests.helpers.pages import session_cookie
+from tests.helpers.smart import FHIR_JSON, assert_r4, auth, fhir_get, fhir_post, fhir_put, smart_token
 
 
 @pytest.fixture
 def token(client, records):
     return smart_token(client, WRITE_ALL)
-
-
-def weight(value=72.5, when="2026-11-20T08:00:00+01:00", unit="kg"):
-    return {"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-            "effectiveDateTime": when,
-            "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}}
-
-
-def appointment(start="2026-12-10T09:30:00+01:00", status="booked", doctor="Dr Nguyen"):
-    return {"resourceType": "Appointment", "status": status, "start": start, "end": start.replace("09:30", "10:00"),
-            "serviceType": [{"text": "Cardiologie"}],
-            "participant": [{"actor": {"display": doctor}, "status": "accepted"}]}
 
 
 def outcome(response, status):
@@ -203,14 +189,10 @@ def test_a_granular_scope_shows_only_its_category(client, records):
 
 def test_a_transaction_bundle_is_all_or_nothing(client, token):
     before = outcome(fhir_get(client, "/fhir/Observation", token, code="8867-4", _count=100), 200)
-    rate = {"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-11-20T08:00:00Z",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
-            "valueQuantity": {"value": 64, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}}
+    rate = heart_rate()
     bad = json.loads(json.dumps(rate))
     bad["valueQuantity"]["value"] = 640
-    batch = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": rate, "request": {"method": "POST", "url": "Observation"}},
-        {"resource": bad, "request": {"method": "POST", "url": "Observation"}}]}
+    batch = transaction(rate, bad)
     refused = outcome(fhir_post(client, "/fhir", token, batch), 422)
     assert any("Bundle.entry[1]" in e for issue in refused["issue"] for e in issue.get("expression", []))
     same = outcome(fhir_get(client, "/fhir/Observation", token, code="8867-4", _count=100), 200)
@@ -248,27 +230,18 @@ def _stored_keys():
     return {entry["Key"] for entry in listed.get("Contents", [])}
 
 
-def _pdf_document(size, title="bilan.pdf"):
-    import base64
-    content = b"%PDF-1.4 " + b"x" * size
-    return {"resourceType": "DocumentReference", "status": "current",
-            "type": {"coding": [{"system": "http://loinc.org", "code": "11502-2"}]},
-            "content": [{"attachment": {"contentType": "application/pdf", "title": title,
-                                        "data": base64.b64encode(content).decode()}}]}
-
-
 def test_a_replaced_or_deleted_document_leaves_no_content_behind(client, records, documents_bucket):
     """Health data the record no longer holds must not linger in S3: the content of a replaced
     version goes when the new one is written, all of it when the document is deleted."""
     token = smart_token(client, READ_ALL + " patient/DocumentReference.cud")
-    created = outcome(fhir_post(client, "/fhir/DocumentReference", token, _pdf_document(200_000)), 201)
+    created = outcome(fhir_post(client, "/fhir/DocumentReference", token, pdf_document(200_000)), 201)
     first = _stored_keys()
     assert len(first) == 1
     path = f"/fhir/DocumentReference/{created['id']}"
-    stale = fhir_put(client, path, token, dict(_pdf_document(150_000), id=created["id"]), **{"If-Match": 'W/"9"'})
+    stale = fhir_put(client, path, token, dict(pdf_document(150_000), id=created["id"]), **{"If-Match": 'W/"9"'})
     outcome(stale, 412)
     assert _stored_keys() == first, "a refused update stored or removed content"
-    replaced = fhir_put(client, path, token, dict(_pdf_document(150_000, "v2.pdf"), id=created["id"]),
+    replaced = fhir_put(client, path, token, dict(pdf_document(150_000, "v2.pdf"), id=created["id"]),
                         **{"If-Match": 'W/"1"'})
     assert outcome(replaced, 200)["meta"]["versionId"] == "2"
     second = _stored_keys()
@@ -284,7 +257,7 @@ def test_a_deleted_document_stays_deleted_when_s3_fails_to_remove_its_content(cl
 
     import app
     token = smart_token(client, READ_ALL + " patient/DocumentReference.cud")
-    created = outcome(fhir_post(client, "/fhir/DocumentReference", token, _pdf_document(200_000)), 201)
+    created = outcome(fhir_post(client, "/fhir/DocumentReference", token, pdf_document(200_000)), 201)
     s3 = app.fhir_service.documents.client
 
     def unavailable(**_):
@@ -305,8 +278,7 @@ def test_a_transaction_too_large_for_one_dynamodb_transaction_is_413_and_writes_
                 "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
                 "content": [{"attachment": {"contentType": "text/plain", "data": chunk}},
                             {"attachment": {"contentType": "text/plain", "data": chunk}}]}
-    batch = {"resourceType": "Bundle", "type": "transaction",
-             "entry": [{"resource": document, "request": {"method": "POST", "url": "DocumentReference"}}] * 30}
+    batch = transaction(*[document] * 30)
     refused = outcome(fhir_post(client, "/fhir", token, batch), 413)
     assert "several" in refused["issue"][0]["diagnostics"]
     after = outcome(fhir_get(client, "/fhir/DocumentReference", token, _count=100), 200)
@@ -315,7 +287,7 @@ def test_a_transaction_too_large_for_one_dynamodb_transaction_is_413_and_writes_
 
 def test_withdrawn_consent_or_suspended_app_is_refused_at_the_next_call(client, token, reviewer_token):
     assert fhir_get(client, "/fhir/Observation", token, _count=1).status_code == 200
-    cookie = _signed_in(client, "demo-alice")
+    cookie = session_cookie(client, "demo-alice")
     assert client.delete("/me/consents/demo-sandbox", headers={"Cookie": cookie}).status_code == 200
     refused = fhir_get(client, "/fhir/Observation", token, _count=1)
     outcome(refused, 401)
@@ -326,7 +298,7 @@ def test_withdrawn_consent_or_suspended_app_is_refused_at_the_next_call(client, 
 
 
 def test_hidden_documents_are_invisible_to_every_app(client, token):
-    cookie = _signed_in(client, "demo-alice")
+    cookie = session_cookie(client, "demo-alice")
     documents = client.get("/me/documents", headers={"Cookie": cookie}).json_body["documents"]
     target = documents[0]["id"]
     hide = client.put(f"/me/documents/{target}/visibility", body=json.dumps({"hidden": True}),
@@ -343,7 +315,7 @@ def test_hidden_documents_are_invisible_to_every_app(client, token):
 def test_the_access_log_pages_and_filters_by_app(client, token):
     for _ in range(3):
         fhir_get(client, "/fhir/Appointment", token, _count=1)
-    cookie = _signed_in(client, "demo-alice")
+    cookie = session_cookie(client, "demo-alice")
     page = client.get("/me/access-log?limit=2&app=demo-sandbox", headers={"Cookie": cookie}).json_body
     assert len(page["entries"]) == 2 and page["next"]
     assert page["entries"][0]["interaction"] == "search" and page["entries"][0]["resource_type"] == "Appointment"
@@ -352,11 +324,3 @@ def test_the_access_log_pages_and_filters_by_app(client, token):
     assert len(rest["entries"]) == 1 and rest["next"] is None
     assert client.get("/me/access-log", headers={}).status_code == 401
     assert client.get("/me/access-log?cursor=%%%", headers={"Cookie": cookie}).status_code == 400
-
-
-def _signed_in(client, patient):
-    """A citizen's session cookie at the broker, from the demo sign-in."""
-    from tests.api.test_authorize_api import authorize_url, cookie_of, pkce
-    _, challenge = pkce()
-    page = client.get(authorize_url(challenge, login_hint=patient, prompt="consent"))
-    return cookie_of(page)

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from chalicelib.config import settings
-from tests.smart import auth, fhir_get, fhir_post, fhir_put, smart_token
-
-READ_ALL = "launch/patient patient/DocumentReference.rs patient/Observation.rs patient/Appointment.rs patient/Patient.rs"
-WRITE_ALL = READ_ALL + " patient/Observation.c patient/DocumentReference.c patient/Appointment.cud"
+from tests.helpers.fhir import READ_ALL, WRITE_ALL, pdf_document, weight
+from tests.helpers.oauth import cookie_of
+from tests.helpers.pages import session_cookie
+from tests.helpers.smart import auth, fhir_get, fhir_post, fhir_put, smart_token
 
 
 @pytest.fixture
@@ -18,14 +18,8 @@ def token(client, records):
     return smart_token(client, WRITE_ALL)
 
 
-def weight(when="2026-11-20T08:00:00+01:00"):
-    return {"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-            "effectiveDateTime": when,
-            "valueQuantity": {"value": 72.5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}}
-
-
 def appointment(start="2026-12-10T09:30:00+01:00"):
+    """A bare appointment: no end, no service type."""
     return {"resourceType": "Appointment", "status": "booked", "start": start,
             "participant": [{"actor": {"display": "Dr X"}, "status": "accepted"}]}
 
@@ -39,7 +33,7 @@ def test_search_date_edge_is_4xx(client, token, date):
 
 @pytest.mark.parametrize("when", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
 def test_create_observation_extreme_datetime_is_4xx(client, token, when):
-    response = fhir_post(client, "/fhir/Observation", token, weight(when))
+    response = fhir_post(client, "/fhir/Observation", token, weight(when=when))
     assert response.status_code < 500
 
 
@@ -59,11 +53,7 @@ def test_if_match_superscript_digit_is_412(client, token):
 
 def large_document():
     """A document whose content goes to S3 (over the inline limit)."""
-    content = b"%PDF-1.4 " + b"x" * 100_000
-    return {"resourceType": "DocumentReference", "status": "current",
-            "type": {"coding": [{"system": "http://loinc.org", "code": "11502-2"}]},
-            "content": [{"attachment": {"contentType": "application/pdf",
-                                        "data": base64.b64encode(content).decode()}}]}
+    return pdf_document(100_000, title=None)
 
 
 def test_presigned_urls_do_not_reveal_the_internal_patient_id(client, token, documents_bucket):
@@ -125,8 +115,7 @@ def test_empty_date_range_is_an_empty_bundle_not_500(client, token, dates):
 
 def test_a_withdrawn_consent_stores_no_document_content(client, token, documents_bucket):
     import boto3
-    from tests.api.test_fhir_api import _signed_in
-    cookie = _signed_in(client, "demo-alice")
+    cookie = session_cookie(client, "demo-alice")
     assert client.delete("/me/consents/demo-sandbox", headers={"Cookie": cookie}).status_code == 200
     document = large_document()
     refused = fhir_post(client, "/fhir/DocumentReference", token, document)
@@ -137,7 +126,6 @@ def test_a_withdrawn_consent_stores_no_document_content(client, token, documents
 
 
 def test_sign_in_next_with_trailing_newline(client, records):
-    from tests.api.test_authorize_api import cookie_of
     page = client.get("/account/sign-in")
     import re
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.body.decode()).group(1)

@@ -3,12 +3,10 @@ import json
 
 import pytest
 
-from tests.api.test_fhir_api import appointment, weight
-from tests.smart import auth, fhir_get, fhir_post, fhir_put, smart_token
+from tests.helpers.fhir import appointment, text_document, weight
+from tests.helpers.smart import auth, fhir_get, fhir_post, fhir_put, smart_token
 
-DOCUMENT = {"resourceType": "DocumentReference", "status": "current",
-            "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
-            "content": [{"attachment": {"contentType": "text/plain", "data": "Qm9uam91cg=="}}]}
+DOCUMENT = text_document()
 BODIES = {"Observation": weight(), "Appointment": appointment(), "DocumentReference": DOCUMENT}
 
 

@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 
 from chalicelib.pages import history as history_pages
 from chalicelib.records.audit import new_entry
-from tests.api.test_authorize_api import authorize_url, pkce
-from tests.api.test_pages_api import html, sign_in
-from tests.smart import fhir_get, smart_token
+from tests.helpers.oauth import authorize_url, pkce
+from tests.helpers.pages import html, sign_in
+from tests.helpers.smart import fhir_get, smart_token
 
 READ = "launch/patient patient/Observation.rs patient/Appointment.rs patient/Patient.rs"
 SANDBOX = "Bac à sable développeurs"

@@ -9,7 +9,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.consent.models import Consent
 from chalicelib.records.models import AuditItem
 from tests.dynamodb_double import dynamodb_double
-from tests.hot_path_load import APP, call, former_gate, run_at_once, seed_citizens
+from tests.helpers.load import APP, call, former_gate, run_at_once, seed_citizens
 
 IN_FLIGHT = 0.02  # seconds each write stays in flight: long enough for 20 threads to meet
 

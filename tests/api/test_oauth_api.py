@@ -4,8 +4,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.api.test_authorize_api import authorize_url, offline_tokens, pkce, redirect_params, refresh
-from tests.smart import fhir_get, smart_token
+from tests.helpers.oauth import authorize_url, offline_tokens, pkce, redirect_params, refresh
+from tests.helpers.smart import fhir_get, smart_token
 
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 US_CORE_DOCUMENT_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"

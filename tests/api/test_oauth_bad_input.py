@@ -1,6 +1,8 @@
 """Malformed OAuth requests get an OAuth error or an error page: never a 500."""
 import pytest
 
+from tests.helpers.oauth import offline_tokens, refresh
+
 BODIES = ["", "grant_type=", "grant_type=authorization_code", "grant_type=refresh_token&refresh_token=" + "x" * 5000,
           "grant_type=authorization_code&code=a.b.c&client_id=demo-sandbox&code_verifier=x",
           "client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=a.b.c&grant_type=authorization_code&code=x",
@@ -38,7 +40,6 @@ def test_unquotable_authorization_requests_get_an_error_page(client, query):
 
 @pytest.mark.parametrize("scope", ['patient/Obs"ervation.rs', "patient/Observation.rs\\", "patient/Observation.rs?category=\u00e9"])
 def test_a_refresh_scope_with_unquotable_characters_is_invalid_scope(client, scope):
-    from tests.api.test_authorize_api import offline_tokens, refresh
     tokens = offline_tokens(client)
     answer = refresh(client, tokens["refresh_token"], scope=scope)
     assert answer.status_code == 400 and answer.json_body["error"] == "invalid_scope", answer.body

@@ -3,7 +3,6 @@ my consents and withdrawing one, languages, security headers and CSRF."""
 import base64
 import dataclasses
 import hashlib
-import html as html_text
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -18,35 +17,8 @@ from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.pages import catalogue as catalogue_pages
 from chalicelib.pages import routes as pages_routes
 from chalicelib.records.audit import AccessLog
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def html(response):
-    """The page as its reader sees it (entities decoded: l&#39;accès is l'accès; the no-break
-    spaces of French typography read as spaces)."""
-    return html_text.unescape(response.body.decode("utf-8")).replace("\u00a0", " ")
-
-
-def cookie_pair(response, name="mes_session"):
-    values = response.headers.get("Set-Cookie") or []
-    for value in [values] if isinstance(values, str) else values:
-        if value.startswith(f"{name}="):
-            return value.split(";")[0]
-    return None
-
-
-def csrf_of(page):
-    return re.search(r'name="csrf_token" value="([^"]+)"', html(page)).group(1)
-
-
-def sign_in(client, who="demo-alice", next_path="/account/consents"):
-    page = client.get("/account/sign-in?" + urlencode({"next": next_path}))
-    cookie = cookie_pair(page)
-    answer = client.post("/account/sign-in", headers={**FORM, "Cookie": cookie}, body=urlencode(
-        {"csrf_token": csrf_of(page), "login_hint": who, "next": next_path}))
-    assert answer.status_code == 303, answer.body
-    return answer, cookie_pair(answer)
+from tests.helpers.oauth import authorize_url, pkce, read_form
+from tests.helpers.pages import FORM, cookie_pair, csrf_of, html, sign_in
 
 
 def grant(patient_id="demo-alice", app_id="demo-sandbox"):
@@ -268,7 +240,6 @@ def test_franceconnect_is_offered_when_configured(demo_apps, catalog_service):
 
 
 def test_the_consent_page_is_polished_and_keeps_its_form(client):
-    from tests.api.test_authorize_api import authorize_url, pkce, read_form
     page = client.get(authorize_url(pkce()[1], login_hint="demo-alice"))
     body = html(page)
     form = read_form(body)

@@ -5,26 +5,8 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.conftest import OTHER_SIRET, SANDBOX_SIRET, bearer, mint
-
-
-def post(client, path, body, token, **headers):
-    return client.post(path, body=json.dumps(body), headers={"Content-Type": "application/json",
-                                                             **bearer(token), **headers})
-
-
-def put(client, path, body, token, **headers):
-    return client.put(path, body=json.dumps(body), headers={"Content-Type": "application/json",
-                                                            **bearer(token), **headers})
-
-
-def results_for(client, app_id, version, reviewer_token, result="pass"):
-    view = client.get(f"/review/apps/{app_id}/versions/{version}", headers=bearer(reviewer_token)).json_body
-    return {criterion: {"result": result, "note": "ok"} for criterion in view["criteria"]}
-
-
-def all_scopes(listing):
-    return [item["scope"] for item in listing["scopes"]] + (["offline_access"] if listing["offline_access"] else [])
+from tests.helpers.identity import OTHER_SIRET, SANDBOX_SIRET, bearer, mint
+from tests.helpers.referencing import approve, post, put, results_for
 
 
 @pytest.fixture
@@ -35,13 +17,6 @@ def submitted(client, listing, publisher_token):
     response = post(client, f"/publisher/apps/{app_id}/versions/1/submit", {}, publisher_token)
     assert response.status_code == 200, response.body
     return app_id
-
-
-def approve(client, app_id, version, reviewer_token, listing, opinion="favourable", scopes=None):
-    return post(client, f"/review/apps/{app_id}/versions/{version}/decision", {
-        "opinion": opinion, "results": results_for(client, app_id, version, reviewer_token),
-        "approved_scopes": all_scopes(listing) if scopes is None else scopes, "comment": "Dossier complet."},
-        reviewer_token)
 
 
 def test_the_whole_referencing_journey(client, listing, publisher_token, reviewer_token):

@@ -2,8 +2,8 @@
 sign-in session at the broker; offline_access outlives it until the consent ends."""
 from datetime import timedelta
 
-from tests.api.test_authorize_api import (authorize_url, consent, cookie_of, exchange, form_post, pkce,
-                                          redirect_params, refresh, SANDBOX)
+from tests.helpers.oauth import (SANDBOX, authorize_url, consent, cookie_of, exchange, form_post, pkce,
+                                 redirect_params, refresh)
 
 ONLINE = "launch/patient patient/Observation.rs online_access"
 

@@ -20,9 +20,8 @@ from chalicelib.oauth import routes as oauth_routes
 from chalicelib.oauth.authorize import AuthorizeFlow
 from chalicelib.grants import grant_key
 from chalicelib.identity.models import SessionItem
-from tests.api.test_authorize_api import (authorize_url, cookie_of, exchange, pkce, read_form,
-                                          redirect_params)
 from tests.api.upstream_provider import CLIENT_ID, CLIENT_SECRET, TestProvider
+from tests.helpers.oauth import authorize_url, cookie_of, exchange, pkce, read_form, redirect_params
 
 CALLBACK = "https://testserver/signin/franceconnect/callback"
 

@@ -3,24 +3,10 @@ tokens at their very next FHIR call, at no extra DynamoDB round trip; other auth
 same consent live on."""
 from chalicelib.consent.models import Consent
 from chalicelib.observability import dynamodb_usage
-from tests.api.test_authorize_api import (SANDBOX, authorize_url, consent, cookie_of, exchange, form_post, pkce,
-                                          redirect_params, refresh)
-from tests.api.test_fhir_api import _signed_in
-from tests.smart import fhir_get
-
-SCOPE = "launch/patient patient/Observation.rs offline_access"
-
-
-def two_authorizations(client):
-    """Two token families of one consent: the consent page once, then a second authorization
-    that the active consent lets through without a page (the same consent generation)."""
-    verifier, challenge = pkce()
-    response, page = consent(client, challenge, scope=SCOPE)
-    first = exchange(client, redirect_params(response)["code"], verifier).json_body
-    verifier, challenge = pkce()
-    again = client.get(authorize_url(challenge, scope=SCOPE), headers={"Cookie": cookie_of(page)})
-    second = exchange(client, redirect_params(again)["code"], verifier).json_body
-    return first, second
+from tests.helpers.oauth import (OFFLINE, SANDBOX, authorize_url, consent, cookie_of, exchange, form_post, pkce,
+                                 redirect_params, refresh, two_authorizations)
+from tests.helpers.pages import session_cookie
+from tests.helpers.smart import fhir_get
 
 
 def reads(client, tokens):
@@ -57,7 +43,7 @@ def test_the_citizen_sees_the_refusal_of_a_revoked_token(client, records):
     tokens, _ = two_authorizations(client)
     form_post(client, "/oauth/revoke", token=tokens["access_token"], client_id=SANDBOX)
     reads(client, tokens)
-    log = client.get("/me/access-log", headers={"Cookie": _signed_in(client, "demo-alice")}).json_body["entries"]
+    log = client.get("/me/access-log", headers={"Cookie": session_cookie(client, "demo-alice")}).json_body["entries"]
     assert log[0]["outcome"] == "refused" and log[0]["reason"] == "token-revoked"
 
 
@@ -75,11 +61,11 @@ def test_the_revocation_check_costs_no_round_trip(client, records):
 
 def test_revocations_beyond_the_bound_end_every_token_of_the_consent_and_keep_the_consent_small(client, records):
     verifier, challenge = pkce()
-    response, page = consent(client, challenge, scope=SCOPE)
+    response, page = consent(client, challenge, scope=OFFLINE)
     families = [exchange(client, redirect_params(response)["code"], verifier).json_body]
     for _ in range(24):
         verifier, challenge = pkce()
-        again = client.get(authorize_url(challenge, scope=SCOPE), headers={"Cookie": cookie_of(page)})
+        again = client.get(authorize_url(challenge, scope=OFFLINE), headers={"Cookie": cookie_of(page)})
         families.append(exchange(client, redirect_params(again)["code"], verifier).json_body)
     for tokens in families[:-1]:
         assert form_post(client, "/oauth/revoke", token=tokens["access_token"], client_id=SANDBOX).status_code == 200

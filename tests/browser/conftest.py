@@ -1,21 +1,11 @@
 """Browser tests: one local server (as `make run` starts it) and one headless Chromium per module;
 the weight of each page visited is printed at the end of the run."""
 import os
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_local_server import PROJECT, LocalServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = PROJECT / "node_modules" / "axe-core" / "axe.min.js"
-FHIR_CLIENT = PROJECT / "node_modules" / "fhirclient" / "build" / "fhir-client.js"
-SCREENSHOTS = PROJECT / "build" / "screenshots"
-# Debian's Chromium, headless, and quiet: the machine may have no internet, and without these flags
-# Chromium keeps trying to reach Google's services.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PAGE_WEIGHTS = {}
+from tests.helpers.browser import AXE, CHROMIUM, CHROMIUM_ARGS, FHIR_CLIENT, PAGE_WEIGHTS
+from tests.helpers.local_server import LocalServer
 
 
 def _missing_tools():

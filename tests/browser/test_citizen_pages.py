@@ -13,7 +13,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from tests.browser.conftest import AXE, PAGE_WEIGHTS, SCREENSHOTS
+from tests.helpers.browser import AXE, PAGE_WEIGHTS, SCREENSHOTS
 
 pytestmark = pytest.mark.e2e
 REDIRECT = "http://127.0.0.1:9999/callback"

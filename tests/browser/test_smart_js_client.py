@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import FHIR_CLIENT
+from tests.helpers.browser import FHIR_CLIENT
 
 pytestmark = pytest.mark.e2e
 APP_HOST, APP_PORT = "127.0.0.1", 9999

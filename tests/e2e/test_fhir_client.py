@@ -10,8 +10,7 @@ from fhirclient.models.documentreference import DocumentReference
 from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient
 
-from tests.e2e.test_referencing_over_http import server  # noqa: F401 - the shared local server
-from tests.e2e.test_smart_client import submit
+from tests.helpers.oauth import submit
 
 pytestmark = pytest.mark.e2e
 REDIRECT = "http://127.0.0.1:9999/callback"
@@ -19,7 +18,7 @@ SCOPE = ("patient/DocumentReference.rs patient/Appointment.rs patient/Observatio
          "patient/Observation.c patient/Patient.rs")
 
 
-def test_fhirclient_reads_writes_and_is_cut_off_by_revocation(server):  # noqa: F811
+def test_fhirclient_reads_writes_and_is_cut_off_by_revocation(server):
     base, _ = server
     saved = {}
     smart = smart_client.FHIRClient(settings={"app_id": "demo-sandbox", "api_base": f"{base}/fhir",

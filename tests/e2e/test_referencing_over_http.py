@@ -8,15 +8,9 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.test_local_server import PROJECT, LocalServer
+from tests.helpers.project import PROJECT
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer() as running:
-        yield running.base, running.port
 
 
 def token(port, role, who=None):

@@ -6,20 +6,13 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
-from tests.api.test_authorize_api import submitted_fields
-from tests.e2e.test_referencing_over_http import server  # noqa: F401 - the shared local server
+from tests.helpers.oauth import submit
 
 pytestmark = pytest.mark.e2e
 REDIRECT = "http://127.0.0.1:9999/callback"
 
 
-def submit(browser, base, html, **extra):
-    """The citizen submits the page's form (as a browser would), with `extra` fields."""
-    return browser.post(f"{base}/oauth/authorize", data=submitted_fields(html) + list(extra.items()),
-                        allow_redirects=False)
-
-
-def test_a_standard_client_gets_a_working_token(server):  # noqa: F811
+def test_a_standard_client_gets_a_working_token(server):
     base, _ = server
     config = requests.get(f"{base}/fhir/.well-known/smart-configuration", timeout=10).json()
     client = OAuth2Session("demo-sandbox", redirect_uri=REDIRECT, code_challenge_method="S256",

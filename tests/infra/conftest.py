@@ -10,7 +10,8 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-PROJECT = Path(__file__).resolve().parents[2]
+from tests.helpers.project import PROJECT
+
 STAGE = "prod"  # the stage whose mistakes cost most; dev differs only by .chalice/config.json
 
 

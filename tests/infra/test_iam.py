@@ -9,7 +9,7 @@ import botocore.session
 from botocore import xform_name
 
 from tests.infra.cfn import Resources, function, listed, of_type, referenced, role_statements
-from tests.infra.conftest import PROJECT
+from tests.helpers.project import PROJECT
 
 # Exactly what the function may do (issue 7; issue 5 added s3:DeleteObject for documents and the
 # claim key's GenerateDataKey/Decrypt; citizen sign-in, FranceConnect's client secret from Secrets

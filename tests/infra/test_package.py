@@ -13,7 +13,7 @@ import pytest
 
 from bench.package import ELF_MACHINES, FUNCTION_ENV, swap_native_extensions, unpack
 from tests.infra.cfn import Resources, function, role_statements
-from tests.infra.conftest import PROJECT
+from tests.helpers.project import PROJECT
 
 SITE = "python/lib/python{}.{}/site-packages/".format(*sys.version_info[:2])
 # The chalice CLI and what it pulls in; the function needs only chalice/app.py, which Chalice adds.

@@ -7,7 +7,7 @@ from typing import Any, Dict
 import yaml
 
 from tests.infra.cfn import Resources, function, of_type, referenced, rest_api
-from tests.infra.conftest import PROJECT
+from tests.helpers.project import PROJECT
 
 PEAK = {"fhir": 2000, "catalogue": 500, "token": 1700}  # requests a second (issue 12, docs/scale.md)
 

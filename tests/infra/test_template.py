@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Set
 
 from tests.infra.cfn import Resources, function, listed, of_type, referenced, role_statements
-from tests.infra.conftest import PROJECT
+from tests.helpers.project import PROJECT
 
 # Set by the template ahead of the code that will read them (none at present).
 NOT_READ_YET: Set[str] = set()

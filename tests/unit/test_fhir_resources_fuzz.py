@@ -8,19 +8,14 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from chalicelib.config import settings
 from chalicelib.records.resources import Codec, InvalidResource
 from chalicelib.terminology import load_terminology
-from tests.smart import assert_r4
+from tests.helpers.fhir import heart_rate, text_document
+from tests.helpers.smart import assert_r4
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 CODEC = Codec(load_terminology(settings.catalog_dir), "https://testserver/fhir")
 VALID = {
-    "Observation": {"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-11-20T08:00:00Z",
-                    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
-                    "valueQuantity": {"value": 64, "unit": "/min", "system": "http://unitsofmeasure.org",
-                                      "code": "/min"}},
-    "DocumentReference": {"resourceType": "DocumentReference", "status": "current",
-                          "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
-                          "author": [{"display": "Dr Moreau"}],
-                          "content": [{"attachment": {"contentType": "text/plain", "data": "Qm9uam91cg=="}}]},
+    "Observation": heart_rate(),
+    "DocumentReference": dict(text_document(), author=[{"display": "Dr Moreau"}]),
     "Appointment": {"resourceType": "Appointment", "status": "booked", "start": "2026-12-10T09:30:00+01:00",
                     "participant": [{"actor": {"display": "Dr Nguyen"}, "status": "accepted"}]},
 }

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from chalicelib.referencing.prechecks import run_prechecks, schema_failures, siret_is_valid
-from tests.conftest import OTHER_SIRET, SANDBOX_SIRET
+from tests.helpers.identity import OTHER_SIRET, SANDBOX_SIRET
 
 TODAY = date(2026, 11, 28)
 

@@ -14,7 +14,7 @@ from chalicelib.oauth.keyring import KeyRing
 from chalicelib.oauth.keys import TokenKeys, token_keys_for
 from chalicelib.oauth.keywrap import KmsKeyWrap, LocalKeyWrap, UnwrapError, create_wrap_key_file
 from chalicelib.oauth.models import SigningKeyRing
-from tests.unit.test_token_keys import AUD, ISS, REFRESH, SCHEDULE, claims, clock, wrap  # noqa: F401 (fixtures)
+from tests.helpers.signing_keys import AUD, ISS, REFRESH, SCHEDULE, claims
 
 # The ring's windows with the default settings (SCHEDULE): a key signs 30 days, is published an
 # hour ahead, and stays published 20 minutes after (600 s of token, 300 s of ring refresh, 300 s of

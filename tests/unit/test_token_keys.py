@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -15,37 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from chalicelib.oauth.keyring import KeyRing
 from chalicelib.oauth.keys import TokenKeys, rotation_schedule
 from chalicelib.oauth.keywrap import LocalKeyWrap, create_wrap_key_file
-
-AUD, ISS = "http://testserver/fhir", "http://testserver"
-REFRESH = timedelta(minutes=5)
-SCHEDULE = rotation_schedule(timedelta(days=30), timedelta(hours=1), REFRESH)
-
-
-def claims(**extra):
-    now = int(time.time())  # PyJWT checks iat and exp against the real time
-    return {"iss": ISS, "aud": AUD, "sub": "p-1", "iat": now, "exp": now + 300, **extra}
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime.now(timezone.utc)
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def wrap(tmp_path):
-    create_wrap_key_file(tmp_path / "wrap.bin")
-    return LocalKeyWrap(tmp_path / "wrap.bin")
+from tests.helpers.signing_keys import AUD, ISS, REFRESH, SCHEDULE, claims
 
 
 @pytest.fixture

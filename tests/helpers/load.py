@@ -1,6 +1,7 @@
 """One app's FHIR calls for many citizens at once, in-process (Chalice's test client serves one
 request at a time, so the calls go through the token verifier and the FHIR service, as a view
-does): shared by tests/api/test_hot_path_under_load.py and bench/conflicts.py."""
+does): shared by tests/api/test_hot_path_under_load.py, tests/api/test_app_quotas.py (tokens) and
+bench/conflicts.py."""
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone

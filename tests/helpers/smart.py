@@ -1,10 +1,11 @@
-"""Test helpers for the FHIR API: a real SMART token (through the consent page, as a citizen
+"""The FHIR API as an app meets it: a real SMART token (through the consent page, as a citizen
 would give it), and FHIR R4 validation of responses with fhirclient's R4 (4.0.1) models."""
+import json
 from urllib.parse import urlencode
 
 from fhirclient.models.fhirelementfactory import FHIRElementFactory
 
-from tests.api.test_authorize_api import authorize_url, cookie_of, exchange, pkce, redirect_params, submitted_fields
+from tests.helpers.oauth import authorize_url, cookie_of, exchange, pkce, redirect_params, submitted_fields
 
 FHIR_JSON = "application/fhir+json"
 
@@ -31,12 +32,10 @@ def fhir_get(client, path, token, **params):
 
 
 def fhir_post(client, path, token, body, **headers):
-    import json
     return client.post(path, body=json.dumps(body), headers=auth(token, **{"Content-Type": FHIR_JSON, **headers}))
 
 
 def fhir_put(client, path, token, body, **headers):
-    import json
     return client.put(path, body=json.dumps(body), headers=auth(token, **{"Content-Type": FHIR_JSON, **headers}))
 
 

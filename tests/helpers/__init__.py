@@ -1,0 +1,1 @@
+"""What more than one test module or bench uses, grouped by subject; no tests here."""

@@ -9,6 +9,7 @@ eventually consistent reads at half a unit).
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import statistics
@@ -125,7 +126,8 @@ def view_mix(service) -> list:
         elif share == 17:
             views.append(page(q=["diabète", "rendez-vous", "sommeil"][number % 3]))
         else:
-            views.append(lambda app_id=apps[(number // 20) % len(apps)]: service.get_app(app_id))
+            app_id = apps[(number // 20) % len(apps)]
+            views.append(functools.partial(service.get_app, app_id))
     return views
 
 

@@ -221,7 +221,7 @@ def own_time(http, headers):
             http.get("/fhir/Observation?" + urlencode({"_count": 20}), headers=headers)
             request_times.append(time.perf_counter() - started)
         dynamodb_times.append(meter.seconds_in_dynamodb())
-    own = [r - d for r, d in zip(request_times, dynamodb_times)]
+    own = [r - d for r, d in zip(request_times, dynamodb_times, strict=True)]
     return (statistics.median(request_times) * 1000, statistics.median(dynamodb_times) * 1000,
             statistics.median(own) * 1000)
 

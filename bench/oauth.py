@@ -76,7 +76,8 @@ def main() -> None:
             figures["token: code exchange"] = usage
             with metered() as usage:
                 http.post("/oauth/token", headers=form, body=urlencode({
-                    "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": "demo-sandbox"}))
+                    "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+                    "client_id": "demo-sandbox"}))
             figures["token: refresh (rotation)"] = usage
             assert "code" in again.headers["Location"]
         import boto3
@@ -120,7 +121,7 @@ def signing_figures() -> None:
     for name in ("first (makes the ring)", "second (finds it)"):
         client = boto3.client("kms", region_name="eu-west-3")
         calls = kms_calls_counted(client)
-        keys = token_keys_for(in_aws, utc_now, lambda: client)
+        keys = token_keys_for(in_aws, utc_now, lambda client=client: client)
         for batch in ("first 1,000", "next 1,000"):
             del calls[:]
             now = int(time.time())

@@ -51,7 +51,7 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib.catalog.demo import seed_demo_catalog  # noqa: E402
 from chalicelib.catalog.referential import load_referential  # noqa: E402
-from chalicelib.catalog.service import CatalogService
+from chalicelib.catalog.service import CatalogService  # noqa: E402
 from chalicelib.clock import utc_now  # noqa: E402
 from chalicelib.config import settings  # noqa: E402
 from chalicelib.oauth.keys import key_ring_for  # noqa: E402

@@ -38,7 +38,8 @@ def test_a_code_works_once_and_its_replay_revokes_what_it_produced(client):
     """RFC 6749 section 4.1.2: a second use is refused, and the tokens of the first stop working
     (a replayed code may be a stolen one). The consent itself stands."""
     verifier, challenge = pkce()
-    code = redirect_params(consent(client, challenge, scope="launch/patient patient/Observation.rs offline_access")[0])["code"]
+    answer, _ = consent(client, challenge, scope="launch/patient patient/Observation.rs offline_access")
+    code = redirect_params(answer)["code"]
     first = exchange(client, code, verifier)
     assert first.status_code == 200
     tokens = first.json_body
@@ -363,7 +364,8 @@ def asymmetric_client(client, listing, publisher_token, reviewer_token):
 
 
 def assertion(app_id, key, **overrides):
-    import time, uuid
+    import time
+    import uuid
     now = int(time.time())
     claims = {"iss": app_id, "sub": app_id, "aud": "https://testserver/oauth/token", "jti": str(uuid.uuid4()),
               "iat": now, "exp": now + 120, **overrides}
@@ -409,7 +411,11 @@ def test_forged_client_assertions_are_refused(client, asymmetric_client, forge):
         signed = assertion(app_id, rsa.generate_private_key(public_exponent=65537, key_size=2048))
     elif forge == "hs256_with_public_key":
         pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        import base64, hashlib, hmac, time, uuid
+        import base64
+        import hashlib
+        import hmac
+        import time
+        import uuid
         def b64(d):
             return base64.urlsafe_b64encode(d).rstrip(b"=").decode()
         claims = {"iss": app_id, "sub": app_id, "aud": "https://testserver/oauth/token", "jti": str(uuid.uuid4()),

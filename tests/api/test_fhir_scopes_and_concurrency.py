@@ -42,7 +42,8 @@ SUCCESS = {"read": 200, "search": 200, "create": 201, "update": 200, "delete": 2
 
 @pytest.mark.parametrize("scope, resource_type, allowed", MATRIX, ids=[m[0] for m in MATRIX])
 def test_a_scope_allows_its_interactions_and_nothing_else(client, records, scope, resource_type, allowed):
-    writer = smart_token(client, f"launch/patient patient/{resource_type}.{'cud' if resource_type == 'Appointment' else 'c'}")
+    writes = "cud" if resource_type == "Appointment" else "c"
+    writer = smart_token(client, f"launch/patient patient/{resource_type}.{writes}")
     existing = fhir_post(client, f"/fhir/{resource_type}", writer, BODIES[resource_type]).json_body["id"]
     token = smart_token(client, f"launch/patient {scope}")
     outcomes = {}

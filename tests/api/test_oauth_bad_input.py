@@ -18,7 +18,8 @@ def test_malformed_posts_never_reach_a_500(client, path, body):
     assert r.status_code < 500, r.body
 
 
-@pytest.mark.parametrize("query", ["", "response_type=code", "client_id=demo-sandbox&redirect_uri=x", "client_id=" + "x" * 3000,
+@pytest.mark.parametrize("query", ["", "response_type=code", "client_id=demo-sandbox&redirect_uri=x",
+                                   "client_id=" + "x" * 3000,
                                    "client_id=demo-sandbox&redirect_uri=http://127.0.0.1:9999/callback&response_type=code&scope=%00"])
 def test_malformed_authorization_requests_never_reach_a_500(client, query):
     r = client.get("/oauth/authorize?" + query)
@@ -38,7 +39,8 @@ def test_unquotable_authorization_requests_get_an_error_page(client, query):
     assert "Location" not in r.headers, "nothing about such a request can be trusted enough to redirect"
 
 
-@pytest.mark.parametrize("scope", ['patient/Obs"ervation.rs', "patient/Observation.rs\\", "patient/Observation.rs?category=\u00e9"])
+@pytest.mark.parametrize("scope", ['patient/Obs"ervation.rs', "patient/Observation.rs\\",
+                                   "patient/Observation.rs?category=\u00e9"])
 def test_a_refresh_scope_with_unquotable_characters_is_invalid_scope(client, scope):
     tokens = offline_tokens(client)
     answer = refresh(client, tokens["refresh_token"], scope=scope)

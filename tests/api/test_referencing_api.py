@@ -50,9 +50,11 @@ def test_the_whole_referencing_journey(client, listing, publisher_token, reviewe
     page = client.get(f"/catalog/apps/{app_id}").json_body
     assert page["name"] == "Carnet de tension" and page["ecoscore"]["letter"]
     assert app_id in [a["app_id"] for a in client.get("/catalog/apps?limit=100").json_body["items"]]
-    assert app_id not in [i["app_id"] for i in client.get("/review/queue", headers=bearer(reviewer_token)).json_body["items"]]
+    queue = client.get("/review/queue", headers=bearer(reviewer_token)).json_body["items"]
+    assert app_id not in [i["app_id"] for i in queue]
 
-    suspended = post(client, f"/review/apps/{app_id}/suspend", {"reason": "Faille de sécurité signalée"}, reviewer_token)
+    suspended = post(client, f"/review/apps/{app_id}/suspend", {"reason": "Faille de sécurité signalée"},
+                     reviewer_token)
     assert suspended.status_code == 200 and suspended.json_body["status"] == "suspended"
     assert client.get(f"/catalog/apps/{app_id}").status_code == 404
     assert app_id not in [a["app_id"] for a in client.get("/catalog/apps?limit=100").json_body["items"]]
@@ -194,7 +196,8 @@ def test_wrong_role_and_other_organisation_are_403(client, listing, submitted, p
     bearer(mint("publisher", SANDBOX_SIRET, audience="https://another-api")),       # wrong audience
     bearer(mint("publisher", SANDBOX_SIRET, issuer="https://evil.example")),        # untrusted issuer
     bearer(mint("publisher", SANDBOX_SIRET, key=ec.generate_private_key(ec.SECP256R1()))),  # forged
-    bearer(mint("publisher", SANDBOX_SIRET, key="a-shared-secret-that-is-long-enough-for-hs256", algorithm="HS256")),  # alg confusion
+    bearer(mint("publisher", SANDBOX_SIRET, key="a-shared-secret-that-is-long-enough-for-hs256",
+                algorithm="HS256")),                                                  # alg confusion
     bearer(mint("publisher")),                                                        # no SIRET
     bearer(mint("admin")),                                                            # unknown role
 ])
@@ -261,11 +264,13 @@ def test_an_inconsistent_decision_is_422_and_changes_nothing(client, listing, su
 def test_the_queue_is_oldest_first_and_pages(client, listing, publisher_token, reviewer_token):
     ids = []
     for number in range(3):
-        app_id = post(client, "/publisher/apps", dict(listing, name=f"App {number}"), publisher_token).json_body["app_id"]
+        created = post(client, "/publisher/apps", dict(listing, name=f"App {number}"), publisher_token)
+        app_id = created.json_body["app_id"]
         post(client, f"/publisher/apps/{app_id}/versions/1/submit", {}, publisher_token)
         ids.append(app_id)
     first = client.get("/review/queue?limit=2", headers=bearer(reviewer_token)).json_body
-    second = client.get(f"/review/queue?limit=2&cursor={first['next_cursor']}", headers=bearer(reviewer_token)).json_body
+    second = client.get(f"/review/queue?limit=2&cursor={first['next_cursor']}",
+                        headers=bearer(reviewer_token)).json_body
     assert [i["app_id"] for i in first["items"] + second["items"]] == ids
     assert client.get("/review/queue?limit=0", headers=bearer(reviewer_token)).status_code == 400
     assert client.get("/review/queue?cursor=zzz", headers=bearer(reviewer_token)).status_code == 400

@@ -3,7 +3,8 @@ heart rate, an appointment, a text or a PDF document, a transaction bundle; and 
 read or write all of them."""
 import base64
 
-READ_ALL = "launch/patient patient/DocumentReference.rs patient/Observation.rs patient/Appointment.rs patient/Patient.rs"
+READ_ALL = ("launch/patient patient/DocumentReference.rs patient/Observation.rs patient/Appointment.rs "
+            "patient/Patient.rs")
 WRITE_ALL = READ_ALL + " patient/Observation.c patient/DocumentReference.c patient/Appointment.cud"
 
 UCUM = "http://unitsofmeasure.org"

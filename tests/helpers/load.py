@@ -51,7 +51,8 @@ def token_for(patient_id: str, head: AppHead) -> str:
     user = Authorization(patient_id, consent.pairwise_id, consent.generation, consent.expires_at,
                          family_id=uuid.uuid4().hex)
     scope = " ".join(["launch/patient", *SCOPES])
-    return application.oauth_server._generate_token("authorization_code", Client.of_head(head), user, scope)["access_token"]
+    token = application.oauth_server._generate_token("authorization_code", Client.of_head(head), user, scope)
+    return token["access_token"]
 
 
 def call(token: str, what: str):

@@ -52,7 +52,7 @@ def _build(out: Path) -> Path:
     if second.returncode != 0:
         pytest.fail(f"make package failed twice; the first time:\n{failure}\nthe second time:\n"
                     f"{second.stdout[-4000:]}\n{second.stderr[-4000:]}\n{_describe(cache)}")
-    warnings.warn(f"make package succeeded on its second try; the first failed:\n{failure}")
+    warnings.warn(f"make package succeeded on its second try; the first failed:\n{failure}", stacklevel=2)
     return out / STAGE
 
 

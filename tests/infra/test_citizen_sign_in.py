@@ -72,7 +72,8 @@ def test_citizen_oidc_renders_to_what_the_code_accepts(template: Dict[str, Any],
     assert config.acr_values == "eidas1" and config.scope == values["FranceConnectScope"]
     assert config.redirect_uri == values["PublicBaseUrl"] + CALLBACK_PATH
     # With the defaults of the optional parameters, and with no level of assurance asked.
-    optional = {name: template["Parameters"][name]["Default"] for name in ("FranceConnectAcrValues", "FranceConnectScope")}
+    optional = {name: template["Parameters"][name]["Default"]
+                for name in ("FranceConnectAcrValues", "FranceConnectScope")}
     config = UpstreamConfig.parse(json.loads(render(sub_template(resources), {**values, **optional})),
                                   values["PublicBaseUrl"])
     assert (config.acr_values, config.scope) == ("eidas1", "openid")

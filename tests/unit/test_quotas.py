@@ -18,7 +18,10 @@ class Clock:
         return self.now
 
 
-def container(default=Quota(5, 10), configured=None, monotonic=None, wall=None, **options):
+DEFAULT = Quota(5, 10)
+
+
+def container(default=DEFAULT, configured=None, monotonic=None, wall=None, **options):
     return Quotas(default, configured or {}, monotonic=monotonic or Clock(0.0), wall=wall or Clock(START), **options)
 
 

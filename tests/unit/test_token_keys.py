@@ -47,7 +47,8 @@ def test_forged_or_wrong_tokens_are_refused(keys, tamper):
 
         def b64(data):
             return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-        signing_input = b64(json.dumps({"alg": "HS256", "kid": kid}).encode()) + "." + b64(json.dumps(claims()).encode())
+        header = b64(json.dumps({"alg": "HS256", "kid": kid}).encode())
+        signing_input = header + "." + b64(json.dumps(claims()).encode())
         token = signing_input + "." + b64(hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest())
     elif tamper == "wrong_aud":
         token = keys.sign(claims(aud="https://elsewhere"))

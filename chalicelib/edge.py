@@ -30,11 +30,16 @@ def _path_of(request: Optional[Request]) -> str:
     return request.context.get("resourcePath") or request.path or "/"
 
 
-class Routes:
-    """Registers views on a blueprint, each wrapped so that errors map to responses in one place."""
+ErrorPage = Callable[[errors.DomainError], Response]
 
-    def __init__(self, blueprint: Blueprint) -> None:
+
+class Routes:
+    """Registers views on a blueprint, each wrapped so that errors map to responses in one place:
+    the API's error bodies (errors.error_response), or, for HTML pages, `error_page`."""
+
+    def __init__(self, blueprint: Blueprint, error_page: Optional[ErrorPage] = None) -> None:
         self.blueprint = blueprint
+        self.error_page = error_page
 
     @property
     def request(self) -> Request:
@@ -47,18 +52,24 @@ class Routes:
                 try:
                     return view(*args, **kwargs)
                 except errors.DomainError as error:
-                    return errors.error_response(_path_of(self.request), error)
+                    return self._answer(error)
                 except Exception as error:  # noqa: BLE001 - the one place an unexpected error is logged
                     if is_transient(error):  # throttled, or failed after botocore's retries
                         logger.warning("DynamoDB unavailable", extra={"route": path, "error": repr(error)[:300]})
-                        return errors.error_response(_path_of(self.request), UNAVAILABLE)
+                        return self._answer(UNAVAILABLE)
                     logger.exception("unhandled error", extra={"route": path})
-                    return errors.error_response(
-                        _path_of(self.request),
-                        errors.InternalError("An internal error occurred; it has been logged."))
+                    return self._answer(errors.InternalError("An internal error occurred; it has been logged."))
             self.blueprint.route(path, **options)(guarded)
             return guarded
         return register
+
+    def _answer(self, error: errors.DomainError) -> Response:
+        if self.error_page is not None:
+            try:
+                return self.error_page(error)
+            except Exception:  # noqa: BLE001 - an error page that fails falls back to the plain answer
+                logger.exception("error page failed", extra={"status": error.status})
+        return errors.error_response(_path_of(self.request), error)
 
     def json_body(self) -> Any:
         return read_json_body(self.request)

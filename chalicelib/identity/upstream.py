@@ -26,6 +26,8 @@ from joserfc.jwk import KeySet
 
 from chalicelib import web
 
+from chalicelib.errors import DomainError
+
 CALLBACK_PATH = "/signin/franceconnect/callback"
 LOGGED_OUT_PATH = "/signin/franceconnect/logged-out"  # post_logout_redirect_uri, registered at the provider
 # Asymmetric signatures only: an HMAC ID token (FranceConnect v1 signed with the client secret)
@@ -39,12 +41,12 @@ MAX_RESPONSE_BYTES = 512 * 1024
 LEEWAY = 60
 
 
-class UpstreamError(Exception):
+class UpstreamError(DomainError):
     """The sign-in cannot go on; `code` names why (shown on the error page), `status` the HTTP one."""
 
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        self.code, self.status = code, status
 
 
 def _is_loopback(url: str) -> bool:

@@ -13,6 +13,7 @@ from authlib.oauth2 import OAuth2Error
 from chalice.app import Request
 
 from chalicelib import web
+from chalicelib.web import i18n
 from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
 from chalicelib.errors import oauth_description
@@ -28,10 +29,6 @@ UPSTREAM_SIGN_IN_PATH = "/signin/franceconnect"
 # Authorization request parameters carried through the sign-in and consent forms.
 CARRIED = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
            "code_challenge_method", "nonce", "prompt", "launch")
-DURATION_LABELS = {"30": "1 mois · 1 month", "90": "3 mois · 3 months", "180": "6 mois · 6 months",
-                   "365": "1 an · 1 year"}
-
-
 @dataclass
 class Outcome:
     """What the route answers: a redirect, or a page; and the session cookie to set, if any."""
@@ -177,7 +174,7 @@ class AuthorizeFlow:
         return self._page("consent.html", data, session_id, session, client, app=public, requested=requested,
                           offline="offline_access" in context, patient_name=patient_name,
                           online="online_access" in context and "offline_access" not in context,
-                          durations=[(value, DURATION_LABELS[value]) for value in DURATIONS],
+                          durations=list(DURATIONS),
                           default_duration=DEFAULT_DURATION)
 
     def _error(self, error: str, description: str, redirect_uri: Optional[str], state: Optional[str],
@@ -189,14 +186,10 @@ class AuthorizeFlow:
             if state:
                 params.append(("state", state))
             return self._back(redirect_uri, params, session_id)
+        known = f"oauth.error.{error}"
         return Outcome(template="error.html", status=status, session_id=session_id,
-                       context={"lang": "fr", "error": error, "message_en": description,
-                                "message_fr": _FRENCH.get(error, "La demande de l'application est invalide."),
+                       context={"lang": "fr", "bilingual": True, "title_key": "error.request_title", "code": error,
+                                "detail": description,
+                                "message_key": known if known in i18n.messages() else "oauth.error.other",
                                 "letters": []})
 
-
-_FRENCH = {
-    "invalid_client": "Cette application n'est pas référencée, ou elle est suspendue.",
-    "invalid_request": "La demande de l'application est incomplète ou invalide.",
-    "unsupported_response_type": "La demande de l'application est invalide.",
-}

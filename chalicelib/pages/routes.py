@@ -1,8 +1,7 @@
 """HTTP routes of the citizen's web pages (HTML): parse the request, call the pages' services, render."""
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
@@ -12,14 +11,13 @@ from chalicelib.ids import is_app_id
 from chalicelib.catalog.service import CatalogService
 from chalicelib.config import Settings
 from chalicelib.consent.service import ConsentService
-from chalicelib.dynamodb import is_transient
-from chalicelib.edge import query_values, read_form
+from chalicelib.edge import Routes, query_values, read_form
 from chalicelib.errors import DomainError, NotFound
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.observability import logger
 from chalicelib.pages.account import AccountPages, Visitor, safe_next
-from chalicelib.pages.catalogue import CataloguePages
+from chalicelib.pages.catalog import CatalogPages
 from chalicelib.pages.history import HistoryPages
 from chalicelib.records.audit import AccessLog
 from chalicelib.web import i18n
@@ -29,7 +27,7 @@ _FORM = ["application/x-www-form-urlencoded"]
 
 def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions: CitizenSessions,
                      access_log: AccessLog, settings: Settings, upstream: Optional[UpstreamSignIn] = None) -> Blueprint:
-    catalogue = CataloguePages(catalog)
+    catalog_pages = CatalogPages(catalog)
     history = HistoryPages(access_log, consents)
     account = AccountPages(sessions, consents, catalog.referential, demo_sign_in=settings.demo_sign_in,
                            franceconnect=settings.citizen_oidc is not None, upstream=upstream)
@@ -90,7 +88,7 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
             else:  # signed in: the menu is the citizen's; the browser revalidates, 304 when unchanged
                 cache_control = "private, no-cache"
         return web.page(template, {"lang": language(), "chrome": chrome(here, section, visitor),
-                                   "letters": catalogue.letters, **context},
+                                   "letters": catalog_pages.letters, **context},
                         status=status, form_targets=form_targets, headers=headers, cache_control=cache_control,
                         if_none_match=request().headers.get("if-none-match"))
 
@@ -101,43 +99,28 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
     def sign_in_first(here: str) -> Response:
         return see_other("/account/sign-in?" + urlencode({"next": here}))
 
-    def html_route(path: str, **options: Any) -> Callable:
-        """Registers a page; a domain error becomes an HTML page in the citizen's language."""
-        def register(view: Callable) -> Callable:
-            @functools.wraps(view)
-            def guarded(*args: Any, **kwargs: Any) -> Response:
-                try:
-                    return view(*args, **kwargs)
-                except DomainError as error:
-                    status = error.status
-                except Exception as error:  # noqa: BLE001 - logged here, answered with a page that reveals nothing
-                    if is_transient(error):  # throttled, or failed after botocore's retries: try again later
-                        logger.warning("DynamoDB unavailable", extra={"route": path, "error": repr(error)[:300]})
-                        status = 503
-                    else:
-                        logger.exception("unhandled error", extra={"route": path})
-                        status = 500
-                visitor = Visitor(None, None, None)
-                if status < 500:
-                    try:
-                        visitor = account.visitor(cookie())
-                    except Exception:  # noqa: BLE001 - the error page must not fail on the menu
-                        logger.exception("visitor lookup failed", extra={"route": path})
-                key = f"error.{status}" if f"error.{status}" in i18n.messages() else "error.400"
-                page = render("problem.html", "/", "", visitor, {"message_key": key}, status=status)
-                if status == 503:
-                    page.headers["Retry-After"] = "1"
-                return page
-            blueprint.route(path, **options)(guarded)
-            return guarded
-        return register
+    def error_page(error: DomainError) -> Response:
+        """A refusal or a failure as an HTML page in the citizen's language, with their menu
+        (not for a failure of ours: the menu's own lookup could fail the same way)."""
+        visitor = Visitor(None, None, None)
+        if error.status < 500:
+            try:
+                visitor = account.visitor(cookie())
+            except Exception:  # noqa: BLE001 - the error page must not fail on the menu
+                logger.exception("visitor lookup failed")
+        key = f"error.{error.status}" if f"error.{error.status}" in i18n.messages() else "error.400"
+        page = render("error.html", "/", "", visitor, {"message_key": key}, status=error.status)
+        page.headers.update({name: value for name, value in error.headers.items() if name == "Retry-After"})
+        return page
+
+    html_route = Routes(blueprint, error_page).route
 
     # -- the catalogue ---------------------------------------------------------------------------
 
     @html_route("/", methods=["GET"])
-    def catalogue_page():
+    def catalog_page():
         """The catalogue: search, filter by category and écoscore, one page of cards at a time."""
-        context = catalogue.catalogue(query())
+        context = catalog_pages.listing(query())
         return render("catalogue.html", "/", "catalogue", account.visitor(cookie()), context,
                       status=400 if context["invalid"] else 200, public=True)
 
@@ -145,7 +128,7 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
     def app_page(app_id: str):
         """An app's page: what it does, the data it may ask for and why, écoscore, compliance."""
         return render("app.html", f"/apps/{app_id}", "catalogue", account.visitor(cookie()),
-                      catalogue.app(app_id), public=True)
+                      catalog_pages.app(app_id), public=True)
 
     # -- signing in and out ----------------------------------------------------------------------
 

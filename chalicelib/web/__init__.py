@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from chalice import Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup, escape
 from jinja2.runtime import Context
 
 from chalicelib.responses import conditional
@@ -45,6 +46,23 @@ def _translate(context: Context, key: str, **values: object) -> str:
     return i18n.translate(key, context.get("lang") or i18n.DEFAULT_LANGUAGE, **values)
 
 
+def _both(key: str, **values: object) -> Markup:
+    """A sentence in French, then in English beside it: for the pages of the authorization flow,
+    shown before the citizen could choose a language."""
+    french, english = (escape(i18n.translate(key, lang, **values)) for lang in ("fr", "en"))
+    return Markup(f'{french}<span class="en" lang="en">{english}</span>')  # noqa: S704 - both parts escaped
+
+
+def _in(lang: str, key: str, **values: object) -> str:
+    """A sentence in a language named by the template (the flows show both)."""
+    return i18n.translate(key, lang, **values)
+
+
+def _both_plain(key: str, **values: object) -> str:
+    """The same, as plain text ("Autoriser X · Allow X"): for a title."""
+    return f"{i18n.translate(key, 'fr', **values)} · {i18n.translate(key, 'en', **values)}"
+
+
 @pass_context
 def _in_language(context: Context, value: object) -> str:
     return i18n.in_language(value, context.get("lang") or i18n.DEFAULT_LANGUAGE)
@@ -76,7 +94,7 @@ def ink(colour: str) -> str:
 def _environment() -> Environment:
     environment = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-    environment.globals["t"] = _translate
+    environment.globals.update(t=_translate, t_in=_in, both=_both, both_plain=_both_plain)
     environment.filters.update(lang=_in_language, long_date=_long_date, number=_number, ink=ink)
     return environment
 

@@ -14,7 +14,7 @@ from chalicelib.clock import utc_now
 from chalicelib.config import settings
 from chalicelib.consent.service import ConsentService
 from chalicelib.identity.citizens import CitizenSessions
-from chalicelib.pages import catalogue as catalogue_pages
+from chalicelib.pages import catalog as catalog_pages
 from chalicelib.pages import routes as pages_routes
 from chalicelib.records.audit import AccessLog
 from tests.helpers.oauth import authorize_url, pkce, read_form
@@ -92,7 +92,7 @@ def test_bad_filters_give_a_page_that_says_so(client):
 
 
 def test_the_catalogue_pages_with_its_cursor(client, monkeypatch):
-    monkeypatch.setattr(catalogue_pages, "PAGE_SIZE", 4)
+    monkeypatch.setattr(catalog_pages, "PAGE_SIZE", 4)
     first = html(client.get("/?sort=ecoscore"))
     assert first.count('class="card"') == 4
     next_url = re.search(r'<a href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")

@@ -14,7 +14,7 @@ FILTERS = ("q", "category", "min_ecoscore", "sort", "cursor")
 PAGE_SIZE = 20
 
 
-class CataloguePages:
+class CatalogPages:
     def __init__(self, catalog: CatalogService) -> None:
         self.catalog = catalog
         self.referential = catalog.referential
@@ -23,7 +23,7 @@ class CataloguePages:
     def letters(self) -> List[Dict[str, Any]]:
         return self.referential.ecoscore_method["letters"]
 
-    def catalogue(self, params: Mapping[str, str]) -> Dict[str, Any]:
+    def listing(self, params: Mapping[str, str]) -> Dict[str, Any]:
         """One page of the catalogue for the filters of the page's form (empty fields ignored);
         filters that do not make a valid query give an empty page and `invalid`."""
         filters = {name: params[name].strip() for name in FILTERS if (params.get(name) or "").strip()}

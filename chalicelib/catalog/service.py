@@ -1,4 +1,7 @@
-"""The catalogue's rules: publishing a reviewed listing, and reading the public catalogue."""
+"""The catalogue's rules: publishing a reviewed listing, and reading the public catalogue.
+
+Longer than 300 lines: publishing (the public view, its index entries) and reading (plans,
+pages, the warm container's cache) share the index layout, which must stay in one place."""
 from __future__ import annotations
 
 import time

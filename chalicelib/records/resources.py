@@ -2,7 +2,10 @@
 indexed, and how they are shown back, under the pairwise patient id the app knows.
 
 Stored resources carry no id, meta or patient id: references to the patient are kept as
-`Patient/$self` and become `Patient/<pairwise id>` for each app that reads them."""
+`Patient/$self` and become `Patient/<pairwise id>` for each app that reads them.
+
+Longer than 300 lines: one checker per writable resource type, found through an explicit table;
+the element shapes they share are in records/shapes.py, the terminology in chalicelib/terminology.py."""
 from __future__ import annotations
 
 import base64
@@ -14,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from chalicelib.errors import DomainError
+from chalicelib.records.shapes import (ELEMENTS, MAX_TEXT, SHAPES, InvalidResource, Problems, date_key,
+                                       is_concept, is_string, shape_problem, utc_instant)
 from chalicelib.terminology import Terminology
 
 SELF = "Patient/$self"
 RESOURCE_TYPES = ("DocumentReference", "Observation", "Appointment", "Patient")
 WRITABLE = ("DocumentReference", "Observation", "Appointment")
-MAX_TEXT = 10_000
 # Document content up to this size (decoded, and 128 KB for all of a resource's) sits in the record;
 # larger content goes to S3 and is served through short-lived pre-signed URLs. A resource as stored
 # stays far below DynamoDB's 400 KB.
@@ -29,14 +32,6 @@ INLINE_BUDGET_BYTES = 128 * 1024  # all of one resource's inline contents togeth
 MAX_CONTENT_BYTES = 4 * 1024 * 1024  # within Lambda's 6 MB request limit once in base64
 MAX_STORED_BYTES = 300 * 1024
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$")
-
-
-class InvalidResource(DomainError):
-    """422: the resource breaks a rule; each detail names the failing element (FHIRPath)."""
-
-    status, code = 422, "validation_failed"
 
 
 def is_resource_id(value: str) -> bool:
@@ -53,43 +48,6 @@ class Indexed:
     category: Optional[str] = None
     status: Optional[str] = None
     content: List[Tuple[int, bytes]] = field(default_factory=list)  # (index, bytes) to put in S3
-
-
-class Problems:
-    """Collects every problem in a resource, so that one answer lists them all."""
-
-    def __init__(self, resource_type: str) -> None:
-        self.resource_type = resource_type
-        self.details: List[Dict[str, str]] = []
-
-    def add(self, path: str, message: str) -> None:
-        self.details.append({"pointer": f"{self.resource_type}.{path}" if path else self.resource_type,
-                             "message": message})
-
-    def raise_any(self) -> None:
-        if self.details:
-            raise InvalidResource(f"The {self.resource_type} is invalid: {self.details[0]['message']}",
-                                  self.details)
-
-
-def utc_instant(value: str) -> Optional[datetime]:
-    """A FHIR dateTime with a time zone, or a date (taken as midnight UTC), of a plausible year."""
-    if not isinstance(value, str):
-        return None
-    moment = None
-    try:
-        if _DATE.match(value):
-            parts = [int(p) for p in value.split("-")] + [1, 1]
-            moment = datetime(parts[0], parts[1], parts[2], tzinfo=timezone.utc)
-        elif _DATETIME.match(value):
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        return None
-    return moment if moment is not None and 1800 <= moment.year < 3000 else None
-
-
-def date_key(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Codec:
@@ -137,14 +95,14 @@ class Codec:
         if body.get("resourceType") != resource_type:
             problems.add("resourceType", f"resourceType must be '{resource_type}'.")
             problems.raise_any()
-        allowed = _ELEMENTS[resource_type]
+        allowed = ELEMENTS[resource_type]
         for name in body:
             if name not in allowed:
                 problems.add(name, f"'{name}' is not an element this server accepts on {resource_type} "
                                    f"(accepted: {', '.join(sorted(allowed))}).")
         resource = {k: v for k, v in body.items() if k not in ("resourceType", "id", "meta", "text")}
         resource = self._to_self(resource, pairwise_id, problems)
-        for name, shape in _SHAPES.items():
+        for name, shape in SHAPES.items():
             if name in resource and name in allowed:
                 problem = shape_problem(shape, resource[name])
                 if problem:
@@ -160,7 +118,7 @@ class Codec:
     def _coding(self, value: Any, path: str, problems: Problems, system: str, known: Dict[str, Any],
                 what: str) -> Optional[str]:
         """The code of the first coding in `system`, which must be one of `known`."""
-        codings = value.get("coding") if _is_concept(value) else None
+        codings = value.get("coding") if is_concept(value) else None
         if not isinstance(codings, list) or not codings:
             problems.add(path, f"{what} needs a coding from {system}.")
             return None
@@ -346,7 +304,7 @@ class Codec:
         extra = set(quantity) - {"value", "unit", "system", "code"}
         if extra:
             problems.add(path, f"Unknown Quantity element(s): {', '.join(sorted(extra))}.")
-        if "unit" in quantity and not _is_string(quantity["unit"], 100):
+        if "unit" in quantity and not is_string(quantity["unit"], 100):
             problems.add(f"{path}.unit", "unit must be a string.")
         value = quantity.get("value")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -420,71 +378,3 @@ class Codec:
 
 
 _LEEWAY = timedelta(minutes=5)  # clocks of devices differ a little
-# Elements accepted on each type. Those with a shape here are checked by it (the others are checked
-# by the type's own rules above), so that nothing an app writes can make a resource invalid R4.
-_ELEMENTS = {
-    "DocumentReference": {"resourceType", "id", "meta", "text", "status", "type", "category", "subject", "date",
-                          "author", "description", "securityLabel", "content", "identifier", "docStatus"},
-    "Observation": {"resourceType", "id", "meta", "text", "status", "category", "code", "subject",
-                    "effectiveDateTime", "valueQuantity", "component", "note", "device", "identifier",
-                    "method", "bodySite", "issued"},
-    "Appointment": {"resourceType", "id", "meta", "text", "status", "serviceType", "serviceCategory",
-                    "appointmentType", "description", "start", "end", "minutesDuration", "participant",
-                    "comment", "identifier", "created", "reasonCode", "cancelationReason", "patientInstruction"},
-}
-_SHAPES = {
-    "identifier": "identifiers", "note": "annotations", "device": "reference", "method": "concept",
-    "bodySite": "concept", "issued": "instant", "docStatus": "code:preliminary|final|amended|entered-in-error",
-    "serviceCategory": "concepts", "appointmentType": "concept", "minutesDuration": "positive",
-    "created": "instant", "reasonCode": "concepts", "cancelationReason": "concept",
-    "patientInstruction": "string",
-}
-
-
-def _is_string(value: Any, limit: int = MAX_TEXT) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= limit and bool(value.strip())
-
-
-def _is_concept(value: Any) -> bool:
-    if not isinstance(value, dict) or not set(value) <= {"coding", "text"} or not value:
-        return False
-    if "text" in value and not _is_string(value["text"], 1000):
-        return False
-    codings = value.get("coding", [])
-    return isinstance(codings, list) and all(
-        isinstance(c, dict) and c and set(c) <= {"system", "code", "display", "version"}
-        and all(_is_string(v, 1000) for v in c.values()) for c in codings)
-
-
-def shape_problem(shape: str, value: Any) -> Optional[str]:
-    """What is wrong with an element of a simple shape, or None."""
-    if shape == "string":
-        return None if _is_string(value) else "must be a non-empty string"
-    if shape == "instant":
-        return None if isinstance(value, str) and _DATETIME.match(value) and utc_instant(value) else \
-            "must be a dateTime with a time zone"
-    if shape == "positive":
-        return None if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 100_000 else \
-            "must be a positive whole number"
-    if shape.startswith("code:"):
-        return None if value in shape[5:].split("|") else f"must be one of: {shape[5:].replace('|', ', ')}"
-    if shape == "concept":
-        return None if _is_concept(value) else "must be a CodeableConcept (coding and/or text)"
-    if shape == "concepts":
-        return None if isinstance(value, list) and value and all(_is_concept(v) for v in value) else \
-            "must be a list of CodeableConcepts"
-    if shape == "reference":
-        return None if isinstance(value, dict) and value and set(value) <= {"reference", "display"} and all(
-            _is_string(v, 1000) for v in value.values()) else "must be a Reference (reference and/or display)"
-    if shape == "references":
-        return None if isinstance(value, list) and value and all(
-            shape_problem("reference", v) is None for v in value) else "must be a list of References"
-    if shape == "identifiers":
-        return None if isinstance(value, list) and value and all(
-            isinstance(v, dict) and v and set(v) <= {"system", "value"} and all(_is_string(x, 1000) for x in v.values())
-            for v in value) else "must be a list of Identifiers (system, value)"
-    if shape == "annotations":
-        return None if isinstance(value, list) and value and all(
-            isinstance(v, dict) and set(v) == {"text"} and _is_string(v["text"]) for v in value) else \
-            "must be a list of Annotations ({\"text\": ...})"
-    raise ValueError(shape)

@@ -2,17 +2,20 @@
 
 A search by code (Observation `code`, DocumentReference `type`) reads the by-code index from
 `<type>#<code>#`; any other reads the by-date index from `<type>#`; both narrowed by `date` to a
-key range. Category and status are filters on the page read. Pages follow DynamoDB's own paging,
-`_count` items read per page, so a page costs the same in a record of 100 or 10,000 entries."""
+key range. Category (within what the token's scopes grant), status, and the documents the citizen
+hid are filters on the page read. The plan carries all of it, so that the FHIR service only runs
+it (records/queries.py). Pages follow DynamoDB's own paging, `_count` items read per page, so a
+page costs the same in a record of 100 or 10,000 entries."""
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from chalicelib import cursors
 from chalicelib.errors import InvalidRequest
+from chalicelib.records.queries import RecordQuery
 
 DEFAULT_COUNT, MAX_COUNT = 20, 100
 COMMON = {"patient", "subject", "_count", "_cursor", "_format"}
@@ -27,20 +30,17 @@ YEARS = (1800, 3000)  # the dates a record holds; outside, a date is a typing er
 
 
 @dataclass
-class SearchPlan:
-    resource_type: str
-    index: str  # "by-date" | "by-code"
-    low: str
-    high: str
-    count: int
-    categories: Optional[List[str]] = None
-    statuses: Optional[List[str]] = None
+class SearchPlan(RecordQuery):
+    """The query a FHIR search runs, with what the answer's links need."""
+
     patient_matches: bool = True
     cursor: Optional[str] = None
     echo: List[Tuple[str, str]] = field(default_factory=list)  # the parameters applied, for links
 
-    def fits(self, key: str) -> bool:
-        return self.low <= key <= self.high
+    @property
+    def searchable(self) -> bool:
+        """Whether anything can match, for this token's patient: else no read at all."""
+        return self.patient_matches and self.can_match
 
 
 def _bad(message: str, parameter: str) -> InvalidRequest:
@@ -89,7 +89,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def plan_search(resource_type: str, params: Mapping[str, Sequence[str]], pairwise_id: str, lenient: bool,
-                fhir_base_url: str) -> SearchPlan:
+                fhir_base_url: str, granted: Optional[FrozenSet[str]] = None) -> SearchPlan:
     allowed = COMMON | PARAMETERS[resource_type]
     unknown = sorted(name for name in params if name not in allowed)
     if unknown and not lenient:
@@ -158,10 +158,12 @@ def plan_search(resource_type: str, params: Mapping[str, Sequence[str]], pairwis
         if not statuses or len(statuses) > 10:
             raise _bad("'status' takes one to ten statuses, comma-separated.", "status")
         echo.append(("status", single["status"]))
+    if granted is not None:  # the categories the token's scopes allow, and within them those asked
+        categories = sorted(set(categories or granted) & granted)
     # `high` is exclusive: every key at that instant is `<prefix><high>#<id>`, above `<prefix><high>`.
-    plan = SearchPlan(resource_type, index, prefix + low, prefix + high, count, categories, statuses,
-                      patient_matches, single.get("_cursor"), echo)
-    return plan
+    return SearchPlan(resource_type, index, prefix + low, prefix + high, count, categories, statuses,
+                      visible_only=resource_type == "DocumentReference", patient_matches=patient_matches,
+                      cursor=single.get("_cursor"), echo=echo)
 
 
 def encode_cursor(last_key: Mapping[str, Mapping[str, str]], index_key: str) -> str:

@@ -15,13 +15,13 @@ from urllib.parse import urlencode
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.dynamodb import one_page
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, PreconditionFailed
 from chalicelib.fhir.access import AccessGrant, Permission
 from chalicelib.fhir.gate import Gate, Write, WriteRefused
 from chalicelib.records.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
 from chalicelib.fhir.search import decode_cursor, encode_cursor, plan_search
 from chalicelib.records.documents import DocumentStore
+from chalicelib.records.queries import run_page
 from chalicelib.records.models import RecordItem, RecordRow
 from chalicelib.clock import Clock
 
@@ -67,34 +67,16 @@ class FhirService:
     def search(self, grant: AccessGrant, resource_type: str, params: Mapping[str, Sequence[str]],
                lenient: bool) -> Dict[str, Any]:
         permission = self._permission(grant, resource_type, "search")
-        plan = plan_search(resource_type, params, grant.pairwise_id, lenient, self.fhir_base_url)
-        categories = plan.categories
-        if permission.categories is not None:
-            categories = sorted(set(categories or permission.categories) & permission.categories)
-        searchable = plan.patient_matches and (categories is None or bool(categories)) and plan.low <= plan.high
-        index_key = "code_key" if plan.index == "by-code" else "date_key"
-        start = decode_cursor(plan, grant.patient_id, index_key) if searchable else None  # forged: 400, no read
+        plan = plan_search(resource_type, params, grant.pairwise_id, lenient, self.fhir_base_url,
+                           permission.categories)
+        start = decode_cursor(plan, grant.patient_id, plan.index_key) if plan.searchable else None  # forged: 400
 
         def page() -> Tuple[List[RecordRow], Optional[str]]:
             """One Query of at most `_count + 1` items: run by the gate alongside its checks."""
-            index = RecordItem.by_code if plan.index == "by-code" else RecordItem.by_date
-            attribute = RecordItem.code_key if plan.index == "by-code" else RecordItem.date_key
-            condition = None
-            if categories is not None:
-                condition = RecordItem.category.is_in(*categories)
-            if plan.statuses:
-                status = RecordItem.status.is_in(*plan.statuses)
-                condition = status if condition is None else condition & status
-            if resource_type == "DocumentReference":
-                visible = RecordItem.hidden.does_not_exist() | (RecordItem.hidden == False)  # noqa: E712
-                condition = visible if condition is None else condition & visible
-            results = index.query(grant.patient_id, attribute.between(plan.low, plan.high),
-                                  filter_condition=condition, scan_index_forward=False,
-                                  page_size=plan.count + 1, last_evaluated_key=start)
-            found, last_key, _ = one_page(RecordRow.from_raw, results, plan.count, ("item_key", index_key))
-            return found, encode_cursor(last_key, index_key) if last_key else None
+            rows, last_key = run_page(grant.patient_id, plan, start)
+            return rows, encode_cursor(last_key, plan.index_key) if last_key else None
 
-        _, found = self.gate.admit(grant, "search", resource_type, alongside=page if searchable else None)
+        _, found = self.gate.admit(grant, "search", resource_type, alongside=page if plan.searchable else None)
         items, next_cursor = found or ([], None)
         self.gate.log(grant, "search", resource_type, None, count=len(items))
         link_params = [(name, value) for name, value in plan.echo]

@@ -124,3 +124,16 @@ def test_many_attachments_never_make_an_item_too_large(codec):
     inline = [c for c in indexed.resource["content"] if "data" in c["attachment"]]
     assert len(inline) == 2 and len(indexed.content) == 3, "two stay inline (the budget), three go to S3"
     assert all(c["attachment"]["size"] == 60_000 for c in indexed.resource["content"])
+
+
+def test_a_search_plan_carries_every_filter_the_service_runs():
+    """The plan holds the token's granted categories and the citizen's hidden documents, so that
+    the service only runs it (records/queries.py)."""
+    granted = frozenset({"vital-signs"})
+    asked_within = plan_search("Observation", {"category": ["vital-signs"]}, "pairwise", False, FHIR, granted)
+    assert asked_within.categories == ["vital-signs"] and asked_within.searchable
+    asked_outside = plan_search("Observation", {"category": ["laboratory"]}, "pairwise", False, FHIR, granted)
+    assert asked_outside.categories == [] and not asked_outside.searchable  # nothing read at all
+    assert plan_search("Observation", {}, "pairwise", False, FHIR, granted).categories == ["vital-signs"]
+    assert plan("DocumentReference").visible_only and not plan("Observation").visible_only
+    assert plan(code="29463-7").index_key == "code_key" and plan().index_key == "date_key"

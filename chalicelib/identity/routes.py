@@ -10,7 +10,7 @@ from chalicelib.web import i18n
 from chalicelib.edge import Routes, query_values
 from chalicelib.errors import DomainError
 from chalicelib.identity.signin import UpstreamSignIn
-from chalicelib.identity.upstream import UpstreamError
+from chalicelib.identity.upstream_config import UpstreamError
 from chalicelib.observability import logger
 
 

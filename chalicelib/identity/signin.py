@@ -10,7 +10,8 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import web
 from chalicelib.identity.citizens import CitizenSessions, PendingSignIn
-from chalicelib.identity.upstream import UpstreamConfig, UpstreamError, UpstreamProvider
+from chalicelib.identity.upstream import UpstreamProvider
+from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
 from chalicelib.grants import grant_key
 from chalicelib.identity.models import CitizenLink
 

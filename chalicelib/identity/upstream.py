@@ -1,24 +1,17 @@
 """The upstream OpenID Connect provider that signs citizens in (FranceConnect in production):
-its settings, discovery, the authorization request, the code exchange and the ID token check.
+discovery, the authorization request, the code exchange and the ID token check. Its settings are
+in upstream_config.py, its HTTP in upstream_http.py.
 
 The protocol pieces are Authlib's (authorization request and token request parameters, client
-authentication, PKCE S256) and joserfc's (JWS signature against the issuer's JWKS, claims);
-HTTP is the standard library's, so the Lambda carries no HTTP client library.
-
-Longer than 300 lines: the provider's settings, discovery, the two legs of the code flow and the
-ID token check form one protocol; splitting the settings from the client is on issue 13's list."""
+authentication, PKCE S256) and joserfc's (JWS signature against the issuer's JWKS, claims)."""
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
@@ -29,84 +22,12 @@ from joserfc.jwk import KeySet
 
 from chalicelib import web
 
-from chalicelib.errors import DomainError
+from chalicelib.identity.upstream_config import (UpstreamConfig, UpstreamError)
+from chalicelib.identity.upstream_http import fetch_json, read_secrets_manager
 
-CALLBACK_PATH = "/signin/franceconnect/callback"
-LOGGED_OUT_PATH = "/signin/franceconnect/logged-out"  # post_logout_redirect_uri, registered at the provider
-# Asymmetric signatures only: an HMAC ID token (FranceConnect v1 signed with the client secret)
-# would be forgeable by anyone who holds that secret.
-ALLOWED_ALGORITHMS = ("ES256", "RS256", "PS256", "ES384", "RS384")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 METADATA_TTL = 3600  # seconds an issuer's metadata and keys are kept by a warm Lambda
 JWKS_REFRESH_MIN_INTERVAL = 60  # an unknown kid refetches the keys, at most this often
-HTTP_TIMEOUT = 5
-MAX_RESPONSE_BYTES = 512 * 1024
 LEEWAY = 60
-
-
-class UpstreamError(DomainError):
-    """The sign-in cannot go on; `code` names why (shown on the error page), `status` the HTTP one."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.status = code, status
-
-
-def _is_loopback(url: str) -> bool:
-    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
-
-
-@dataclass(frozen=True)
-class UpstreamConfig:
-    """`CITIZEN_OIDC`, as JSON: see README (Configuration) and docs/deploy.md."""
-
-    issuer: str
-    client_id: str
-    redirect_uri: str
-    post_logout_redirect_uri: str
-    scope: str = "openid"
-    acr_values: Optional[str] = None
-    client_secret_arn: Optional[str] = None
-    client_secret_file: Optional[Path] = None
-    token_endpoint_auth_method: Optional[str] = None  # None: what the provider's metadata offers
-    algorithms: Tuple[str, ...] = ("ES256", "RS256")
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    name: str = "FranceConnect"
-
-    @classmethod
-    def parse(cls, spec: Mapping[str, Any], public_base_url: str) -> "UpstreamConfig":
-        """Checked once at cold start: a wrong setting fails the deployment, not a citizen."""
-        unknown = set(spec) - {"issuer", "client_id", "scope", "acr_values", "client_secret_arn",
-                               "client_secret_file", "token_endpoint_auth_method", "algorithms", "jwks_uri",
-                               "metadata", "name"}
-        if unknown:
-            raise ValueError(f"CITIZEN_OIDC: unknown fields {sorted(unknown)}")
-        issuer, client_id = spec.get("issuer"), spec.get("client_id")
-        if not isinstance(issuer, str) or not isinstance(client_id, str) or not issuer or not client_id:
-            raise ValueError("CITIZEN_OIDC needs 'issuer' and 'client_id'")
-        if urlsplit(issuer).scheme != "https" and not _is_loopback(issuer):
-            raise ValueError("CITIZEN_OIDC: the issuer must be an https URL")
-        if not (spec.get("client_secret_arn") or spec.get("client_secret_file")):
-            raise ValueError("CITIZEN_OIDC needs 'client_secret_arn' (Secrets Manager) or 'client_secret_file'")
-        method = spec.get("token_endpoint_auth_method")
-        if method is not None and method not in AUTH_METHODS:
-            raise ValueError(f"CITIZEN_OIDC: token_endpoint_auth_method must be one of {AUTH_METHODS}")
-        algorithms = tuple(spec.get("algorithms") or ("ES256", "RS256"))
-        if not set(algorithms) <= set(ALLOWED_ALGORITHMS):
-            raise ValueError(f"CITIZEN_OIDC: algorithms must be among {ALLOWED_ALGORITHMS}")
-        scope = spec.get("scope", "openid")
-        if "openid" not in scope.split():
-            raise ValueError("CITIZEN_OIDC: the scope must include 'openid'")
-        metadata = dict(spec.get("metadata") or {})
-        if spec.get("jwks_uri"):
-            metadata["jwks_uri"] = spec["jwks_uri"]
-        return cls(issuer=issuer.rstrip("/"), client_id=client_id,
-                   redirect_uri=public_base_url.rstrip("/") + CALLBACK_PATH,
-                   post_logout_redirect_uri=public_base_url.rstrip("/") + LOGGED_OUT_PATH, scope=scope,
-                   acr_values=spec.get("acr_values") or None, client_secret_arn=spec.get("client_secret_arn"),
-                   client_secret_file=Path(spec["client_secret_file"]) if spec.get("client_secret_file") else None,
-                   token_endpoint_auth_method=method, algorithms=algorithms, metadata=metadata,
-                   name=spec.get("name", "FranceConnect"))
 
 
 @dataclass(frozen=True)
@@ -117,33 +38,13 @@ class AuthorizationRequest:
     verifier: str
 
 
-def _fetch_json(url: str, data: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None) -> Tuple[int, Any]:
-    request = urllib.request.Request(url, data=data,  # noqa: S310 - the provider's https URLs (or loopback in tests)
-                                     headers={"Accept": "application/json", **(headers or {})},
-                                     method="POST" if data is not None else "GET")
-    try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - https or loopback
-            status, raw = response.status, response.read(MAX_RESPONSE_BYTES + 1)
-    except urllib.error.HTTPError as error:  # 4xx/5xx: the body may still be an OAuth error
-        status, raw = error.code, error.read(MAX_RESPONSE_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise UpstreamError("upstream_unavailable", f"The identity provider cannot be reached ({error}).", 502) \
-            from error
-    if len(raw) > MAX_RESPONSE_BYTES:
-        raise UpstreamError("upstream_unavailable", "The identity provider's answer is too large.", 502)
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        raise UpstreamError("upstream_unavailable", "The identity provider's answer is not JSON.", 502) from None
-
-
 class UpstreamProvider:
     """One OIDC provider; its metadata and keys are cached for the life of a warm Lambda."""
 
     def __init__(self, config: UpstreamConfig, secret_reader: Optional[Callable[[str], str]] = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.config, self.clock = config, clock
-        self._secret_reader = secret_reader or _read_secrets_manager
+        self._secret_reader = secret_reader or read_secrets_manager
         self._lock = threading.Lock()
         self._metadata: Optional[Dict[str, Any]] = None
         self._metadata_at = 0.0
@@ -157,7 +58,7 @@ class UpstreamProvider:
         with self._lock:
             if self._metadata is not None and self.clock() - self._metadata_at < METADATA_TTL:
                 return self._metadata
-        status, document = _fetch_json(f"{self.config.issuer}/.well-known/openid-configuration")
+        status, document = fetch_json(f"{self.config.issuer}/.well-known/openid-configuration")
         if status != 200 or not isinstance(document, dict):
             raise UpstreamError("upstream_unavailable", f"The identity provider's discovery answered {status}.", 502)
         document = {**document, **self.config.metadata}
@@ -179,7 +80,7 @@ class UpstreamProvider:
             may_refresh = self.clock() - self._keys_at >= JWKS_REFRESH_MIN_INTERVAL
             if known is not None and fresh and not (refresh and may_refresh):
                 return known
-        status, document = _fetch_json(self.metadata()["jwks_uri"])
+        status, document = fetch_json(self.metadata()["jwks_uri"])
         if status != 200 or not isinstance(document, dict) or not isinstance(document.get("keys"), list):
             raise UpstreamError("upstream_unavailable", f"The identity provider's keys answered {status}.", 502)
         usable = [key for key in document["keys"] if isinstance(key, dict) and key.get("use", "sig") == "sig"
@@ -262,7 +163,7 @@ class UpstreamProvider:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         auth = ClientAuth(self.config.client_id, self.client_secret(fresh_secret), self._auth_method(metadata))
         _, headers, signed = auth.prepare("POST", token_endpoint, headers, body)
-        return _fetch_json(token_endpoint, data=signed.encode("utf-8"), headers=headers)
+        return fetch_json(token_endpoint, data=signed.encode("utf-8"), headers=headers)
 
     def _auth_method(self, metadata: Mapping[str, Any]) -> str:
         """The configured method, else `client_secret_basic` if the provider takes it (RFC 8414's
@@ -302,21 +203,3 @@ class UpstreamProvider:
         if not isinstance(claims["sub"], str) or not 0 < len(claims["sub"]) <= 255:
             raise UpstreamError("invalid_id_token", "The ID token's subject is malformed.")
         return claims
-
-
-def _read_secrets_manager(secret_id: str) -> str:
-    """The client secret from AWS Secrets Manager: a plain string, or JSON with `client_secret`."""
-    import boto3  # only in AWS, and only on the first sign-in of a cold Lambda
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString") or ""
-    except (ClientError, BotoCoreError) as error:
-        # Not set yet (a new stack's secret is empty), or no permission: the sign-in error page, not a 500.
-        raise UpstreamError("upstream_misconfigured", f"The client secret for the identity provider cannot "
-                                                      f"be read ({type(error).__name__}).", 502) from None
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return value.strip()
-    return str(parsed["client_secret"]) if isinstance(parsed, dict) else value.strip()

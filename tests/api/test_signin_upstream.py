@@ -15,7 +15,8 @@ from chalicelib.consent import routes as consent_routes
 from chalicelib.identity import routes as signin_routes
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.signin import CitizenDirectory, UpstreamSignIn, local_path, upstream_sign_in_for
-from chalicelib.identity.upstream import UpstreamConfig, UpstreamError, UpstreamProvider
+from chalicelib.identity.upstream import UpstreamProvider
+from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
 from chalicelib.oauth import routes as oauth_routes
 from chalicelib.oauth.authorize import AuthorizeFlow
 from chalicelib.grants import grant_key

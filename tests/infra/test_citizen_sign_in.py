@@ -7,7 +7,7 @@ import re
 from typing import Any, Dict, List, Mapping
 
 from chalicelib.config import load_settings
-from chalicelib.identity.upstream import CALLBACK_PATH, LOGGED_OUT_PATH, UpstreamConfig
+from chalicelib.identity.upstream_config import CALLBACK_PATH, LOGGED_OUT_PATH, UpstreamConfig
 from tests.infra.cfn import Resources, function, listed, referenced, role_statements
 
 # What an operator passes for a stage (docs/deploy.md, section 3), and what the stack makes.

@@ -4,7 +4,9 @@ import json
 import boto3
 from moto import mock_aws
 
-from chalicelib.identity.upstream import UpstreamConfig, UpstreamProvider, _read_secrets_manager
+from chalicelib.identity.upstream import UpstreamProvider
+from chalicelib.identity.upstream_config import UpstreamConfig
+from chalicelib.identity.upstream_http import read_secrets_manager
 
 
 def test_the_secret_is_read_as_a_string_or_from_json():
@@ -12,8 +14,8 @@ def test_the_secret_is_read_as_a_string_or_from_json():
         client = boto3.client("secretsmanager")
         plain = client.create_secret(Name="fc-plain", SecretString="s3cret\n")["ARN"]
         wrapped = client.create_secret(Name="fc-json", SecretString=json.dumps({"client_secret": "other"}))["ARN"]
-        assert _read_secrets_manager(plain) == "s3cret"
-        assert _read_secrets_manager(wrapped) == "other"
+        assert read_secrets_manager(plain) == "s3cret"
+        assert read_secrets_manager(wrapped) == "other"
 
 
 def test_the_secret_is_read_once():
@@ -27,11 +29,11 @@ def test_the_secret_is_read_once():
 
 
 def test_a_secret_that_cannot_be_read_is_a_clear_502_not_a_crash():
-    from chalicelib.identity.upstream import UpstreamError
+    from chalicelib.identity.upstream_config import UpstreamError
     with mock_aws():
         missing = "arn:aws:secretsmanager:eu-west-3:123456789012:secret:mes-prod/franceconnect-client-secret"
         try:
-            _read_secrets_manager(missing)
+            read_secrets_manager(missing)
         except UpstreamError as error:
             assert (error.code, error.status) == ("upstream_misconfigured", 502)
         else:

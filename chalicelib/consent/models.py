@@ -1,6 +1,8 @@
 """PynamoDB models of the Consents table: one consent per (citizen, app), and its history."""
 from __future__ import annotations
 
+import secrets
+from datetime import datetime
 from typing import Optional
 
 from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute,
@@ -78,6 +80,12 @@ class ConsentEvent(ConsentItem, discriminator="event"):
     at = UTCDateTimeAttribute()
     detail = JSONAttribute(null=True)
     receipt = JSONAttribute(null=True)  # a grant's: what was granted, to whom, for which purpose, until when
+
+
+def event_key(app_id: str, at: datetime) -> str:
+    """An event's key: after its app and its time (history reads in order), a random part, so that
+    two events of the same instant never overwrite each other (a grant's receipt would be lost)."""
+    return f"{app_id}#{at.isoformat()}#{secrets.token_hex(4)}"
 
 
 def family_key(family_id: str) -> str:

@@ -10,7 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import AppHead
 from chalicelib.dynamodb import transaction_connection
-from chalicelib.consent.models import Consent, ConsentEvent, family_key
+from chalicelib.consent.models import Consent, ConsentEvent, event_key, family_key
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.clock import Clock
 
@@ -54,7 +54,7 @@ class ConsentService:
         now = self.clock()
         previous = self.find(patient_id, head.app_id)
         until = min(now + timedelta(days=duration_days), head.referenced_until)
-        event = ConsentEvent(patient_id, f"{head.app_id}#{now.isoformat()}", app_id=head.app_id,
+        event = ConsentEvent(patient_id, event_key(head.app_id, now), app_id=head.app_id,
                              action="granted", at=now,
                              detail={"scopes": data_scopes, "context": sorted(context), "until": until.isoformat()},
                              receipt=self._receipt(head, data_scopes, context, now, until))
@@ -108,7 +108,7 @@ class ConsentService:
         read_generation = consent.generation
         consent.status, consent.active_app_id, consent.revoked_at = "revoked", None, now
         consent.generation = read_generation + 1
-        event = ConsentEvent(patient_id, f"{app_id}#{now.isoformat()}", app_id=app_id, action="revoked", at=now)
+        event = ConsentEvent(patient_id, event_key(app_id, now), app_id=app_id, action="revoked", at=now)
         try:
             with TransactWrite(connection=transaction_connection()) as transaction:
                 transaction.save(consent, condition=Consent.generation == read_generation)

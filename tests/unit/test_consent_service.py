@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.consent.models import ConsentEvent
+
 from chalicelib.consent.models import Consent
 from chalicelib.consent.service import MAX_REVOKED_FAMILIES, ConsentService
 from chalicelib.errors import NotFound
@@ -152,6 +154,15 @@ def test_the_receipt_of_a_withdrawn_consent_keeps_the_grant_and_says_when_it_end
     receipt = consents.receipt(ALICE, SANDBOX)
     assert receipt["status"] == "revoked" and receipt["revoked_at"] == fixed_clock().isoformat()
     assert [g["scope"] for g in receipt["granted"]] == ["patient/Observation.rs"]
+
+
+def test_a_withdrawal_in_the_same_instant_as_the_grant_keeps_the_receipt_and_both_events(consents):
+    """Events of the same instant have keys of their own: the grant's receipt survives."""
+    grant_consent(consents, ALICE)
+    consents.revoke(ALICE, SANDBOX)  # the fixed clock has not moved
+    assert consents.receipt(ALICE, SANDBOX)["status"] == "revoked"
+    actions = [event.action for event in ConsentEvent.query(ALICE, ConsentEvent.item_key.startswith(f"{SANDBOX}#"))]
+    assert sorted(actions) == ["granted", "revoked"]
 
 
 def test_the_receipt_is_the_last_grants(consents, fixed_clock):

@@ -11,6 +11,7 @@ from chalicelib.config import settings
 from chalicelib.consent import openapi as consent_openapi
 from chalicelib.consent import routes as consent_routes
 from chalicelib.consent.service import ConsentService
+from chalicelib.consent.store import ConsentStore
 from chalicelib.fhir import openapi as fhir_openapi
 from chalicelib.fhir import routes as fhir_routes
 from chalicelib.fhir.access import TokenVerifier
@@ -49,7 +50,7 @@ catalog_service = CatalogService(referential, utc_now, cache_seconds=settings.ca
 publisher_service = PublisherService(referential, utc_now)
 review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings, utc_now)
-consent_service = ConsentService(utc_now)
+consent_service = ConsentService(utc_now, ConsentStore())
 citizen_sessions = CitizenSessions(utc_now)
 access_log = AccessLog(utc_now)
 claim_seal = claim_seal_for(settings)

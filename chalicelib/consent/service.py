@@ -5,12 +5,9 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable, List, Optional
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.catalog.models import AppHead
-from chalicelib.dynamodb import transaction_connection
 from chalicelib.consent.models import Consent, ConsentEvent, event_key, family_key
+from chalicelib.consent.store import ConsentStore, StaleConsent
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.clock import Clock
 
@@ -21,14 +18,14 @@ MAX_REVOKED_FAMILIES = 20
 
 
 class ConsentService:
-    def __init__(self, clock: Clock) -> None:
+    """The rules of consent; its storage is `store` (consent/store.py)."""
+
+    def __init__(self, clock: Clock, store: Optional[ConsentStore] = None) -> None:
         self.clock = clock
+        self.store = store or ConsentStore()
 
     def find(self, patient_id: str, app_id: str) -> Optional[Consent]:
-        try:
-            return Consent.get(patient_id, app_id)
-        except DoesNotExist:
-            return None
+        return self.store.find(patient_id, app_id)
 
     def active(self, patient_id: str, app_id: str) -> Optional[Consent]:
         consent = self.find(patient_id, app_id)
@@ -37,9 +34,7 @@ class ConsentService:
         return None
 
     def by_pairwise_id(self, pairwise_id: str) -> Optional[Consent]:
-        for consent in Consent.by_pairwise_id.query(pairwise_id, limit=1):
-            return consent
-        return None
+        return self.store.find_by_pairwise_id(pairwise_id)
 
     @staticmethod
     def covers(consent: Optional[Consent], data_scopes: Iterable[str], context: Iterable[str]) -> bool:
@@ -64,13 +59,9 @@ class ConsentService:
             pairwise_id=previous.pairwise_id if previous else secrets.token_hex(16),
             generation=(previous.generation + 1) if previous else 1,
             granted_at=now, expires_at=until, receipt_key=event.item_key)
-        condition = (Consent.item_key.does_not_exist() if previous is None
-                     else Consent.generation == previous.generation)
         try:
-            with TransactWrite(connection=transaction_connection()) as transaction:
-                transaction.save(consent, condition=condition)
-                transaction.save(event)
-        except TransactWriteError:
+            self.store.save_with_event(consent, event, int(previous.generation) if previous else None)
+        except StaleConsent:
             raise Conflict("This consent changed at the same time; try again.") from None
         return consent
 
@@ -79,7 +70,7 @@ class ConsentService:
         now = self.clock()
         active: List[Dict[str, Any]] = []
         past: List[Dict[str, Any]] = []
-        for consent in Consent.query(patient_id):
+        for consent in self.store.of_citizen(patient_id):
             view = consent_view(consent, now)
             (active if view["status"] == "active" else past).append(view)
         key = lambda view: view["granted_at"]  # noqa: E731
@@ -88,12 +79,7 @@ class ConsentService:
     def receipt(self, patient_id: str, app_id: str) -> Dict[str, Any]:
         """The receipt of the consent's last grant (kept in that grant's event)."""
         consent = self.find(patient_id, app_id)
-        event = None
-        if consent is not None and consent.receipt_key:
-            try:
-                event = ConsentEvent.get(patient_id, consent.receipt_key)
-            except DoesNotExist:
-                pass
+        event = self.store.event(patient_id, consent.receipt_key) if consent and consent.receipt_key else None
         if consent is None or event is None or not event.receipt:
             raise NotFound(f"No consent to '{app_id[:100]}'.")
         return {**event.receipt, "status": consent_view(consent, self.clock())["status"],
@@ -110,10 +96,8 @@ class ConsentService:
         consent.generation = read_generation + 1
         event = ConsentEvent(patient_id, event_key(app_id, now), app_id=app_id, action="revoked", at=now)
         try:
-            with TransactWrite(connection=transaction_connection()) as transaction:
-                transaction.save(consent, condition=Consent.generation == read_generation)
-                transaction.save(event)
-        except TransactWriteError:
+            self.store.save_with_event(consent, event, int(read_generation))
+        except StaleConsent:
             raise Conflict("This consent changed at the same time; try again.") from None
         return consent_view(consent, now)
 
@@ -134,15 +118,11 @@ class ConsentService:
             if len(families) > MAX_REVOKED_FAMILIES:
                 self.end_tokens(patient_id, app_id, int(consent.generation))
                 return
-            unchanged = (Consent.revoked_families.does_not_exist() if previous is None
-                         else Consent.revoked_families == previous)
             try:
-                consent.update(actions=[Consent.revoked_families.set(families)],
-                               condition=(Consent.generation == consent.generation) & unchanged)
+                self.store.set_revoked_families(consent, families, previous)
                 return
-            except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
+            except StaleConsent:
+                continue
         raise Conflict("This consent changed at the same time; try again.")
 
     def end_tokens(self, patient_id: str, app_id: str, generation: int) -> None:
@@ -150,12 +130,9 @@ class ConsentService:
         their next use, refresh tokens at once), the consent itself still standing: what a replayed
         authorization code produced (RFC 6749 section 4.1.2). The app signs the citizen in again."""
         try:
-            Consent(patient_id, app_id).update(actions=[Consent.generation.add(1)],
-                                               condition=Consent.generation == generation)
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise  # throttled or failed: a 503, never a refusal that silently left the tokens alive
-            # moved on already (re-granted or withdrawn): those tokens are dead anyway
+            self.store.next_generation(patient_id, app_id, generation)
+        except StaleConsent:
+            pass  # moved on already (re-granted or withdrawn): those tokens are dead anyway
 
     @staticmethod
     def _receipt(head: AppHead, data_scopes, context, now: datetime, until: datetime) -> Dict[str, Any]:

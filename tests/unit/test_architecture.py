@@ -17,6 +17,7 @@ BREAKING = {
     "record-store": ("chalicelib/records/service.py", "from chalicelib.fhir import gate as _api"),
     "authorization-server": ("chalicelib/oauth/scopes.py", "from chalicelib.fhir import routes as _api"),
     "identity": ("chalicelib/identity/citizens.py", "from chalicelib.oauth import models as _upward"),
+    "consent-store": ("chalicelib/consent/service.py", "from pynamodb import models as _table"),
 }
 
 

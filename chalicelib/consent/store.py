@@ -1,0 +1,77 @@
+"""The Consents table behind the consent domain: every read and write that ConsentService makes,
+and nothing else touches these items outside the FHIR gate's one BatchGetItem (fhir/gate.py).
+Each write states its condition; a write that loses a race says so (StaleConsent), and the
+service decides what that means for the citizen."""
+from __future__ import annotations
+
+from typing import Dict, Iterator, Optional
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.consent.models import Consent, ConsentEvent
+from chalicelib.dynamodb import transaction_connection
+
+
+class StaleConsent(Exception):
+    """The consent changed since it was read (its condition failed): nothing was written."""
+
+
+class ConsentStore:
+    def find(self, patient_id: str, app_id: str) -> Optional[Consent]:
+        try:
+            return Consent.get(patient_id, app_id)
+        except DoesNotExist:
+            return None
+
+    def find_by_pairwise_id(self, pairwise_id: str) -> Optional[Consent]:
+        for consent in Consent.by_pairwise_id.query(pairwise_id, limit=1):
+            return consent
+        return None
+
+    def of_citizen(self, patient_id: str) -> Iterator[Consent]:
+        """The citizen's consents (one Query on their partition)."""
+        return iter(Consent.query(patient_id))
+
+    def event(self, patient_id: str, event_key: str) -> Optional[ConsentEvent]:
+        try:
+            return ConsentEvent.get(patient_id, event_key)
+        except DoesNotExist:
+            return None
+
+    def save_with_event(self, consent: Consent, event: ConsentEvent, read_generation: Optional[int]) -> None:
+        """The consent and its history entry in one transaction, if the consent is still the one
+        read (`read_generation`; None: none existed)."""
+        condition = (Consent.item_key.does_not_exist() if read_generation is None
+                     else Consent.generation == read_generation)
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.save(consent, condition=condition)
+                transaction.save(event)
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise  # throttled or failed: a 503 at the edge, and nothing was written
+            raise StaleConsent() from None
+
+    def set_revoked_families(self, consent: Consent, families: Dict[str, int],
+                             read: Optional[Dict[str, int]]) -> None:
+        """The consent's list of revoked token families, if neither it nor the consent moved."""
+        unchanged = (Consent.revoked_families.does_not_exist() if read is None
+                     else Consent.revoked_families == read)
+        try:
+            consent.update(actions=[Consent.revoked_families.set(families)],
+                           condition=(Consent.generation == consent.generation) & unchanged)
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            raise StaleConsent() from None
+
+    def next_generation(self, patient_id: str, app_id: str, generation: int) -> None:
+        """Move the consent to its next generation, if it is still at `generation`."""
+        try:
+            Consent(patient_id, app_id).update(actions=[Consent.generation.add(1)],
+                                               condition=Consent.generation == generation)
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise  # throttled or failed: a 503, never a refusal that silently left the tokens alive
+            raise StaleConsent() from None

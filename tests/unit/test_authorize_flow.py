@@ -10,27 +10,15 @@ from chalice.app import Request
 from chalicelib.catalog.models import AppStatus
 from chalicelib.config import settings
 from chalicelib.consent.models import Consent
-from chalicelib.consent.service import ConsentService
 from chalicelib.grants import grant_key
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions
 from chalicelib.oauth.authorize import AuthorizeFlow
 from chalicelib.oauth.models import AuthorizationCodeItem
 from chalicelib.oauth.server import BrokerServer
 from tests.helpers.oauth import REDIRECT, pkce
-from tests.helpers.services import ALICE, SANDBOX, FixedClock, grant_consent, publish_sandbox, sandbox_status
+from tests.helpers.services import ALICE, SANDBOX, grant_consent, sandbox_status
 
 SCOPE = "launch/patient patient/Observation.rs"
-
-
-@pytest.fixture
-def fixed_clock():
-    return FixedClock()
-
-
-@pytest.fixture
-def consents(aws, referential, fixed_clock):
-    publish_sandbox(referential, fixed_clock)
-    return ConsentService(fixed_clock)
 
 
 @pytest.fixture

@@ -9,18 +9,7 @@ from chalicelib.consent.models import ConsentEvent
 from chalicelib.consent.models import Consent
 from chalicelib.consent.service import MAX_REVOKED_FAMILIES, ConsentService
 from chalicelib.errors import NotFound
-from tests.helpers.services import ALICE, KARIM, SANDBOX, FixedClock, grant_consent, publish_sandbox, sandbox_head
-
-
-@pytest.fixture
-def fixed_clock():
-    return FixedClock()
-
-
-@pytest.fixture
-def consents(aws, referential, fixed_clock):
-    publish_sandbox(referential, fixed_clock)
-    return ConsentService(fixed_clock)
+from tests.helpers.services import ALICE, KARIM, SANDBOX, grant_consent, sandbox_head
 
 
 def stored(patient_id=ALICE):

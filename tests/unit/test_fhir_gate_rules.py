@@ -7,33 +7,22 @@ import pytest
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.catalog.models import AppStatus
-from chalicelib.consent.service import ConsentService
 from chalicelib.errors import Forbidden, NotFound, PreconditionFailed, Unauthenticated
 from chalicelib.fhir.service import etag
 from chalicelib.records.models import RecordItem
 from chalicelib.records.service import RecordService
 from chalicelib.referencing.review_service import ReviewService
 from tests.helpers.fhir import heart_rate, text_document, weight
-from tests.helpers.services import (ALICE, KARIM, SANDBOX, FixedClock, access_grant, audit_of, fhir_service,
-                                    grant_consent, publish_sandbox, reviewer, sandbox_status, store)
+from tests.helpers.services import (ALICE, KARIM, SANDBOX, access_grant, audit_of, fhir_service,
+                                    grant_consent, reviewer, sandbox_status, store)
 
 READ_AND_WRITE = ("patient/Observation.rs patient/Observation.c patient/Observation.u "
                   "patient/DocumentReference.rs patient/Patient.rs")
 
 
 @pytest.fixture
-def fixed_clock():
-    return FixedClock()
-
-
-@pytest.fixture
-def catalog(aws, referential, fixed_clock):
-    return publish_sandbox(referential, fixed_clock)
-
-
-@pytest.fixture
-def consents(catalog, fixed_clock):
-    return ConsentService(fixed_clock)
+def catalog(sandbox_published):
+    return sandbox_published
 
 
 @pytest.fixture

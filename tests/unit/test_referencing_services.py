@@ -15,12 +15,7 @@ from chalicelib.referencing.publisher_service import PublisherService
 from chalicelib.referencing.review_service import ReviewService
 from chalicelib.referencing.workflow import load_head
 from tests.helpers.identity import OTHER_SIRET
-from tests.helpers.services import ALICE, FixedClock, access_grant, publisher, reviewer
-
-
-@pytest.fixture
-def fixed_clock():
-    return FixedClock()
+from tests.helpers.services import ALICE, access_grant, publisher, reviewer
 
 
 @pytest.fixture

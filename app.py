@@ -30,6 +30,7 @@ from chalicelib.oauth.claims import claim_seal_for
 from chalicelib.oauth.keys import token_keys_for
 from chalicelib.oauth.quotas import quotas_for
 from chalicelib.oauth.server import BrokerServer
+from chalicelib.oauth.store import GrantStore
 from chalicelib.pages import routes as pages_routes
 from chalicelib.referencing import openapi as referencing_openapi
 from chalicelib.referencing import routes as referencing_routes
@@ -56,7 +57,7 @@ access_log = AccessLog(utc_now)
 claim_seal = claim_seal_for(settings)
 quotas = quotas_for(settings)
 oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal,
-                            quotas)
+                            quotas, GrantStore())
 citizen_sign_in = upstream_sign_in_for(settings, citizen_sessions, utc_now)
 authorize_flow = AuthorizeFlow(oauth_server, consent_service, citizen_sessions, referential, settings.fhir_base_url,
                                demo_logins=settings.demo_sign_in, upstream_sign_in=citizen_sign_in is not None)

@@ -8,12 +8,10 @@ import jwt
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.identity.citizens import session_alive
 from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, SealError
-from chalicelib.grants import grant_key
-from chalicelib.oauth.models import RefreshFamily, RefreshTokenItem
+from chalicelib.oauth.models import RefreshTokenItem
 
 _CLIENT_AUTH = ["none", "client_secret_basic", "private_key_jwt"]
 
@@ -53,10 +51,8 @@ def _find(server, token_string: str, hint: Optional[str]) -> Optional[Token]:
             return AccessToken(server.keys.verify(token_string, server.fhir_base_url, server.issuer))
         except jwt.PyJWTError:
             return None
-    try:
-        return RefreshToken(RefreshTokenItem.get(grant_key("refresh", token_string)))
-    except DoesNotExist:
-        return None
+    item = server.store.refresh_token(token_string)
+    return RefreshToken(item) if item is not None else None
 
 
 class BrokerRevocation(RevocationEndpoint):
@@ -112,9 +108,8 @@ class BrokerIntrospection(IntrospectionEndpoint):
                                                  token.claims.get(FAMILY_CLAIM)) is not None
                     and _still_referenced(server, consent.app_id, token.claims.get(APP_EPOCH_CLAIM, 0)))
         item = token.item
-        try:
-            family = RefreshFamily.get(f"family#{item.family_id}")
-        except DoesNotExist:
+        family = server.store.family(item.family_id)
+        if family is None:
             return False
         return (item.rotated_at is None and family.revoked_at is None and item.expires_at > server.clock()
                 and (not family.session_key or session_alive(family.session_key, item.patient_id, server.clock()))

@@ -1,5 +1,6 @@
 """The OAuth grants as this broker runs them: authorization code with PKCE S256 only, and
-refresh tokens with rotation and family revocation (Authlib grants, our storage)."""
+refresh tokens with rotation and family revocation (Authlib grants; their storage is the
+server's store, oauth/store.py)."""
 from __future__ import annotations
 
 import uuid
@@ -10,12 +11,11 @@ from typing import Optional
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
-from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import session_alive
 from chalicelib.grants import grant_key
-from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem
+from chalicelib.oauth.models import AuthorizationCodeItem, RefreshTokenItem
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 
 CODE_LIFETIME = 60
@@ -75,19 +75,17 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
         authorization: Authorization = request.user
         data = request.payload.data
         now = self.server.clock()
-        AuthorizationCodeItem(
+        self.server.store.save_code(AuthorizationCodeItem(
             grant_key("code", code), client_id=request.client.get_client_id(),
             redirect_uri=data["redirect_uri"], scope=request.consented_scope,
             code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
             patient_id=authorization.patient_id, consent_generation=authorization.consent_generation,
             nonce=data.get("nonce"), auth_time=int(now.timestamp()), session_key=authorization.session_key,
-            expires_at=now + timedelta(seconds=CODE_LIFETIME),
-        ).save(condition=AuthorizationCodeItem.grant_key.does_not_exist())
+            expires_at=now + timedelta(seconds=CODE_LIFETIME)))
 
     def query_authorization_code(self, code: str, client) -> Optional[AuthorizationCodeItem]:
-        try:
-            item = AuthorizationCodeItem.get(grant_key("code", code))
-        except DoesNotExist:
+        item = self.server.store.code(code)
+        if item is None:
             return None
         if item.used:  # a replayed code, by whichever client: what it produced dies with the consent generation
             self.server.consents.end_tokens(item.patient_id, item.client_id, item.consent_generation)
@@ -113,10 +111,10 @@ class SmartRefreshTokenGrant(RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> Optional[RefreshTokenItem]:
         now = self.server.clock()
-        try:
-            item = RefreshTokenItem.get(grant_key("refresh", refresh_token))
-            family = RefreshFamily.get(f"family#{item.family_id}")
-        except DoesNotExist:
+        store = self.server.store
+        item = store.refresh_token(refresh_token)
+        family = store.family(item.family_id) if item is not None else None
+        if item is None or family is None:
             return None
         if family.revoked_at is not None or item.expires_at <= now:
             return None
@@ -126,7 +124,7 @@ class SmartRefreshTokenGrant(RefreshTokenGrant):
             return None  # online_access: the citizen's sign-in session expired or was ended
         if item.rotated_at is not None:
             if now - item.rotated_at > REFRESH_REUSE_GRACE:
-                self.server.revoke_family(item.family_id)  # replay of a rotated token: theft
+                store.revoke_family(item.family_id, self.server.clock())  # replay of a rotated token: theft
             return None
         authorization = self.server.authorization_for(item.patient_id, item.client_id, item.consent_generation,
                                                       item.family_id)

@@ -76,6 +76,11 @@ class RefreshFamily(GrantItem, discriminator="family"):
     session_key = UnicodeAttribute(null=True)
 
 
+def family_item_key(family_id: str) -> str:
+    """The family's item in the grants table (its id is random: no hashing needed)."""
+    return f"family#{family_id}"
+
+
 class RingKeyEntry(MapAttribute):
     """One signing key of the ring: public half in clear, private half wrapped (oauth/keywrap.py)."""
 

@@ -1,7 +1,8 @@
 """Authlib's OAuth 2 authorization server, adapted to Chalice requests and backed by our tables.
 
 Authlib does the protocol (authorization code, PKCE, client authentication, error semantics);
-this module supplies clients (published apps), codes (Grants table) and tokens (our JWTs).
+this module supplies clients (published apps), codes and refresh tokens (the grants table, through
+oauth/store.py) and access tokens (our JWTs).
 
 Longer than 300 lines: Authlib's server needs its request adapter, client and token hooks in one
 class hierarchy; each piece here is one of those hooks."""
@@ -14,18 +15,15 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlencode
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from chalice.app import Request
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import HEAD_VERSION, STATUS_VERSION, AppHead, AppStatus, hash_client_secret
-from chalicelib.dynamodb import transaction_connection
 from chalicelib.edge import query_lists, read_form
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.ids import is_app_id
@@ -38,7 +36,8 @@ from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorization
 from chalicelib.oauth.keys import TokenKeys
 from chalicelib.oauth.quotas import Quota, Quotas
 from chalicelib.grants import grant_key
-from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem
+from chalicelib.oauth.models import AuthorizationCodeItem, RefreshFamily, RefreshTokenItem, family_item_key
+from chalicelib.oauth.store import GrantAlreadyUsed, GrantStore
 from chalicelib.clock import Clock
 
 ACCESS_TOKEN_LIFETIME = 600  # seconds: short, since consent is checked again at every FHIR call
@@ -155,11 +154,16 @@ class Client(ClientMixin):
 
 
 class BrokerServer(AuthorizationServer):
+    """The protocol on Authlib; its codes, refresh tokens and families are in `store`
+    (oauth/store.py), which its grants and endpoints reach through it."""
+
     def __init__(self, keys: Optional[TokenKeys], issuer: str, fhir_base_url: str, clock: Clock,
-                 consents: ConsentService, seal: Optional[ClaimSeal] = None, quotas: Optional[Quotas] = None) -> None:
+                 consents: ConsentService, seal: Optional[ClaimSeal] = None, quotas: Optional[Quotas] = None,
+                 store: Optional[GrantStore] = None) -> None:
         super().__init__()
         self.keys, self.issuer, self.fhir_base_url, self.clock = keys, issuer, fhir_base_url, clock
         self.consents, self.seal, self.quotas = consents, seal, quotas
+        self.store = store or GrantStore()
         self.register_grant(SmartAuthorizationCodeGrant, [S256Only(required=True)])
         self.register_grant(SmartRefreshTokenGrant)
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(issuer))
@@ -182,7 +186,7 @@ class BrokerServer(AuthorizationServer):
             return None
         try:
             app = AppStatus.get(client_id, STATUS_VERSION)
-        except DoesNotExist:
+        except AppStatus.DoesNotExist:
             return None
         if app.status != "published" or app.lapsed(self.clock()):
             return None
@@ -191,48 +195,48 @@ class BrokerServer(AuthorizationServer):
         return Client(app)
 
     def save_token(self, token: Dict[str, Any], request) -> None:
-        """In one transaction: the code or the refresh token this answer replaces is marked used
-        (once: a concurrent second use is cancelled), and the new refresh token is stored (hashed),
-        in the family of the token it replaces, keeping that token's scope and never outliving the
-        consent. Access tokens are self-contained JWTs. So a throttled or failed write leaves
-        nothing half done: the client may present the same code or refresh token again."""
+        """In one transaction (GrantStore.redeem): the code or the refresh token this answer
+        replaces is marked used (once: a concurrent second use is cancelled), and the new refresh
+        token is stored (hashed), in the family of the token it replaces, keeping that token's scope
+        and never outliving the consent. Access tokens are self-contained JWTs. So a throttled or
+        failed write leaves nothing half done: the client may present the same code or refresh
+        token again."""
         user: Authorization = request.user
         previous: Optional[RefreshTokenItem] = getattr(request, "refresh_token", None)
         code: Optional[AuthorizationCodeItem] = getattr(request, "authorization_code", None)
         now = self.clock()
+        issued: Optional[RefreshTokenItem] = None
+        family: Optional[RefreshFamily] = None
+        if "refresh_token" in token:
+            issued, family = self._new_refresh_token(token, request, user, previous, now)
         try:
-            with TransactWrite(connection=transaction_connection()) as transaction:
-                if previous is not None:
-                    transaction.update(previous, actions=[RefreshTokenItem.rotated_at.set(now)],
-                                       condition=RefreshTokenItem.rotated_at.does_not_exist())
-                elif code is not None:
-                    transaction.update(code, actions=[AuthorizationCodeItem.used.set(True)],
-                                       condition=AuthorizationCodeItem.used == False)  # noqa: E712
-                if "refresh_token" in token:
-                    self._store_refresh_token(transaction, token, request, user, previous, now)
-        except TransactWriteError as error:
-            if error.cause_response_code != "TransactionCanceledException":
-                raise  # throttled or failed: a 503 at the edge, and nothing was written
+            self.store.redeem(previous if previous is not None else code, now, issued, family)
+        except GrantAlreadyUsed:
             if previous is not None:
                 raise InvalidGrantError("This refresh token was already used.") from None
             if code is not None:  # used meanwhile by a concurrent request: a replay as well
                 self.consents.end_tokens(code.patient_id, code.client_id, int(code.consent_generation))
             raise InvalidGrantError("This authorization code was already used.") from None
 
-    def _store_refresh_token(self, transaction: TransactWrite, token: Dict[str, Any], request,
-                             user: Authorization, previous: Optional[RefreshTokenItem], now: datetime) -> None:
+    @staticmethod
+    def _new_refresh_token(token: Dict[str, Any], request, user: Authorization, previous: Optional[RefreshTokenItem],
+                           now: datetime) -> Tuple[RefreshTokenItem, Optional[RefreshFamily]]:
+        """The new refresh token's item, and its family's when it starts one (from a code)."""
+        family = None
         if previous is None:
             # online_access alone: the family lives only while the sign-in session does.
             online_only = "offline_access" not in token["scope"].split()
-            transaction.save(RefreshFamily(f"family#{user.family_id}", client_id=request.client.get_client_id(),
-                                           patient_id=user.patient_id, expires_at=user.consent_expires_at,
-                                           app_epoch=request.client.app.epoch,
-                                           session_key=user.session_key if online_only else None))
-        transaction.save(RefreshTokenItem(grant_key("refresh", token["refresh_token"]), family_id=user.family_id,
-                                          client_id=request.client.get_client_id(), patient_id=user.patient_id,
-                                          scope=previous.scope if previous else token["scope"],
-                                          consent_generation=user.consent_generation, issued_at=now,
-                                          expires_at=user.consent_expires_at))
+            # str(): both grants' authenticate_user set a family id (a new one for a code).
+            family = RefreshFamily(family_item_key(str(user.family_id)), client_id=request.client.get_client_id(),
+                                   patient_id=user.patient_id, expires_at=user.consent_expires_at,
+                                   app_epoch=request.client.app.epoch,
+                                   session_key=user.session_key if online_only else None)
+        issued = RefreshTokenItem(grant_key("refresh", token["refresh_token"]), family_id=user.family_id,
+                                  client_id=request.client.get_client_id(), patient_id=user.patient_id,
+                                  scope=previous.scope if previous else token["scope"],
+                                  consent_generation=user.consent_generation, issued_at=now,
+                                  expires_at=user.consent_expires_at)
+        return issued, family
 
     def revoke_tokens(self, patient_id: str, client_id: str, family_id: Optional[str], generation: int) -> None:
         """Every token of a family, at once: its refresh tokens (the family item) and its access
@@ -241,19 +245,9 @@ class BrokerServer(AuthorizationServer):
         if family_id is None:
             self.consents.end_tokens(patient_id, client_id, generation)
             return
-        self.revoke_family(family_id)
+        self.store.revoke_family(family_id, self.clock())
         self.consents.revoke_family(patient_id, client_id, family_id,
                                     self.clock() + timedelta(seconds=ACCESS_TOKEN_LIFETIME))
-
-    def revoke_family(self, family_id: str) -> None:
-        try:
-            RefreshFamily(f"family#{family_id}").update(
-                actions=[RefreshFamily.revoked_at.set(self.clock())],
-                condition=RefreshFamily.grant_key.exists())
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise  # throttled or failed: a 503, and the revocation may be asked again
-            # no such family (a token issued without a refresh token): nothing to mark
 
     def _generate_token(self, grant_type, client: Client, user: Authorization, scope: str,
                         expires_in=None, include_refresh_token=False) -> Dict[str, Any]:

@@ -18,6 +18,7 @@ BREAKING = {
     "authorization-server": ("chalicelib/oauth/scopes.py", "from chalicelib.fhir import routes as _api"),
     "identity": ("chalicelib/identity/citizens.py", "from chalicelib.oauth import models as _upward"),
     "consent-store": ("chalicelib/consent/service.py", "from pynamodb import models as _table"),
+    "record-rules-store": ("chalicelib/records/service.py", "from pynamodb import models as _table"),
 }
 
 

@@ -40,6 +40,7 @@ from chalicelib.records import routes as records_routes
 from chalicelib.records.audit import AccessLog
 from chalicelib.records.documents import DocumentStore
 from chalicelib.records.service import RecordService
+from chalicelib.records.store import AuditStore, RecordStore
 from chalicelib.referencing.review_service import ReviewService
 
 app = Chalice(app_name="mes-appstore")
@@ -53,7 +54,7 @@ review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings, utc_now)
 consent_service = ConsentService(utc_now, ConsentStore())
 citizen_sessions = CitizenSessions(utc_now)
-access_log = AccessLog(utc_now)
+access_log = AccessLog(utc_now, AuditStore())
 claim_seal = claim_seal_for(settings)
 quotas = quotas_for(settings)
 oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal,
@@ -74,7 +75,8 @@ app.register_blueprint(oauth_routes.create_blueprint(
     settings.issuer, secure_cookies=not settings.is_local))
 app.register_blueprint(consent_routes.create_blueprint(consent_service, citizen_sessions))
 app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url, quotas))
-app.register_blueprint(records_routes.create_blueprint(access_log, RecordService(utc_now), citizen_sessions))
+app.register_blueprint(records_routes.create_blueprint(access_log, RecordService(utc_now, RecordStore()),
+                                                      citizen_sessions))
 app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_cookies=not settings.is_local))
 app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, access_log,
                                                       settings, citizen_sign_in))

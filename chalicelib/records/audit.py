@@ -8,10 +8,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, Dict, Optional
 
-from chalicelib.catalog.models import HEAD_VERSION, AppHead
 from chalicelib.ids import is_app_id
 from chalicelib.errors import InvalidRequest
 from chalicelib.records.models import AuditItem
+from chalicelib.records.store import AuditStore
 from chalicelib import cursors
 from chalicelib.clock import Clock
 
@@ -30,48 +30,32 @@ def new_entry(patient_id: str, app_id: str, at: datetime, interaction: str, reso
 
 
 class AccessLog:
-    def __init__(self, clock: Clock) -> None:
+    """The citizen's reading of the access log; its storage is `store` (records/store.py)."""
+
+    def __init__(self, clock: Clock, store: Optional[AuditStore] = None) -> None:
         self.clock = clock
+        self.store = store or AuditStore()
 
     def history(self, patient_id: str, app_id: Optional[str] = None, cursor: Optional[str] = None,
                 limit: int = 20) -> Dict[str, Any]:
-        """A page of the citizen's access history, newest first; `app_id` keeps one app's accesses."""
+        """A page of the citizen's access history, newest first; `app_id` keeps one app's accesses.
+        One Query, and one BatchGetItem for the names of the apps on the page."""
         if app_id is not None and not is_app_id(app_id):
             raise InvalidRequest("'app' is not an app id.", [{"parameter": "app", "message": "not an app id"}])
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidRequest(f"'limit' must be between 1 and {MAX_PAGE}.")
-        start = _decode(cursor, patient_id, app_id)
-        if app_id is None:
-            query = AuditItem.query(patient_id, scan_index_forward=False, limit=limit,
-                                    last_evaluated_key=start)
-        else:
-            query = AuditItem.by_app.query(patient_id, AuditItem.app_key.startswith(f"{app_id}#"),
-                                           scan_index_forward=False, limit=limit, last_evaluated_key=start)
-        items = list(query)
-        names = _app_names({item.app_id for item in items})
+        items, last = self.store.page(patient_id, app_id, _position(cursor, app_id), limit)
+        names = self.store.app_names({item.app_id for item in items})
         entries = [{"at": item.at.isoformat(), "app_id": item.app_id, "app_name": names.get(item.app_id, item.app_id),
                     "interaction": item.interaction, "resource_type": item.resource_type,
                     "resource_id": item.resource_id, "count": int(item.resources), "outcome": item.outcome,
                     "reason": item.reason} for item in items]
-        last = query.last_evaluated_key
-        return {"entries": entries, "next": _encode(last, app_id) if last else None}
+        return {"entries": entries, "next": cursors.encode({"p": last}) if last else None}
 
 
-def _app_names(app_ids) -> Dict[str, str]:
-    """Names of the apps on one page: one BatchGet of their heads."""
-    names: Dict[str, str] = {}
-    if app_ids:
-        for head in AppHead.batch_get([(app_id, HEAD_VERSION) for app_id in app_ids]):
-            names[head.app_id] = (head.public or {}).get("name") or head.display_name or head.app_id
-    return names
-
-
-def _encode(key: Dict[str, Any], app_id: Optional[str]) -> str:
-    return cursors.encode({"p": key["app_key"]["S"] if app_id else key["at_key"]["S"]})
-
-
-def _decode(cursor: Optional[str], patient_id: str, app_id: Optional[str]) -> Optional[Dict[str, Any]]:
-    """A cursor gives a position in this citizen's log only: the partition is never taken from it."""
+def _position(cursor: Optional[str], app_id: Optional[str]) -> Optional[str]:
+    """Where a cursor resumes, within this citizen's log only: the store takes the partition from
+    the citizen, never from the cursor, and an app's list resumes only at an entry of that app."""
     if cursor is None:
         return None
     try:
@@ -80,9 +64,6 @@ def _decode(cursor: Optional[str], patient_id: str, app_id: Optional[str]) -> Op
         position = None
     if not isinstance(position, str) or len(position) > 300:
         raise InvalidRequest("'cursor' is not a cursor of this list.")
-    if app_id is None:
-        return {"patient_id": {"S": patient_id}, "at_key": {"S": position}}
-    if not position.startswith(f"{app_id}#"):
+    if app_id is not None and not position.startswith(f"{app_id}#"):
         raise InvalidRequest("'cursor' is not a cursor of this list.")
-    at_key = position[len(app_id) + 1:]
-    return {"patient_id": {"S": patient_id}, "at_key": {"S": at_key}, "app_key": {"S": position}}
+    return position

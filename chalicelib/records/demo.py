@@ -8,10 +8,11 @@ import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from chalicelib.records.resources import Codec
 from chalicelib.records.models import RecordItem
+from chalicelib.records.store import RecordStore
 
 _LOINC, _UCUM = "http://loinc.org", "http://unitsofmeasure.org"
 _DOCUMENTS = [  # (LOINC type, description, author, days ago)
@@ -104,18 +105,21 @@ def demo_resources(patient: Dict[str, Any], now: datetime) -> Iterable[Tuple[str
                              "type": [{"text": "Lieu · Location"}]}]}
 
 
-def seed_demo_records(codec: Codec, directory: Path, now: Optional[datetime] = None) -> int:
-    """Write every demo citizen's record (their Patient, documents, measures, appointments)."""
+def seed_demo_records(codec: Codec, directory: Path, now: Optional[datetime] = None,
+                      store: Optional[RecordStore] = None) -> int:
+    """Write every demo citizen's record (their Patient, documents, measures, appointments); how
+    many resources, their Patient items left out."""
     now = now or datetime.now(timezone.utc)
-    count = 0
-    with RecordItem.batch_write() as batch:
-        for patient in _patients(directory):
-            batch.save(RecordItem(patient["id"], "Patient#self", resource_type="Patient", last_updated=now, resource={
-                "active": True, "name": [{"family": patient["family"], "given": [patient["given"]]}],
-                "gender": patient["gender"], "birthDate": patient["birth_date"]}))
-            for number, (resource_type, app_id, resource) in enumerate(demo_resources(patient, now)):
-                indexed = codec.check(resource_type, resource, "demo", now)
-                batch.save(RecordItem.of(patient["id"], resource_type, f"demo{number:04d}", indexed, app_id, now))
-                count += 1
-    return count
+    patients = _patients(directory)
+    return (store or RecordStore()).save_all(_demo_items(codec, patients, now)) - len(patients)
+
+
+def _demo_items(codec: Codec, patients: List[Dict[str, Any]], now: datetime) -> Iterator[RecordItem]:
+    for patient in patients:
+        yield RecordItem(patient["id"], "Patient#self", resource_type="Patient", last_updated=now, resource={
+            "active": True, "name": [{"family": patient["family"], "given": [patient["given"]]}],
+            "gender": patient["gender"], "birthDate": patient["birth_date"]})
+        for number, (resource_type, app_id, resource) in enumerate(demo_resources(patient, now)):
+            indexed = codec.check(resource_type, resource, "demo", now)
+            yield RecordItem.of(patient["id"], resource_type, f"demo{number:04d}", indexed, app_id, now)
 

@@ -1,25 +1,25 @@
 """The citizen's own view of their record: their documents, and which ones apps may see."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
-
-from pynamodb.exceptions import UpdateError
+from typing import Any, Dict, List, Optional
 
 from chalicelib.errors import InvalidRequest, NotFound
 from chalicelib.records.resources import is_resource_id
-from chalicelib.records.models import RecordItem
+from chalicelib.records.store import MissingRecord, RecordStore
 from chalicelib.clock import Clock
 
 
 class RecordService:
-    def __init__(self, clock: Clock) -> None:
+    """The citizen's rules over their documents; its storage is `store` (records/store.py)."""
+
+    def __init__(self, clock: Clock, store: Optional[RecordStore] = None) -> None:
         self.clock = clock
+        self.store = store or RecordStore()
 
     def documents(self, patient_id: str) -> Dict[str, List[Dict[str, Any]]]:
         """The citizen's documents, newest first, with whether apps can see each (one Query)."""
         documents = []
-        for item in RecordItem.by_date.query(patient_id, RecordItem.date_key.startswith("DocumentReference#"),
-                                             scan_index_forward=False):
+        for item in self.store.documents(patient_id):
             resource = item.resource
             coding = (resource.get("type", {}).get("coding") or [{}])[0]
             documents.append({"id": item.item_key.partition("#")[2], "date": resource.get("date"),
@@ -36,9 +36,8 @@ class RecordService:
                                  [{"pointer": "/hidden", "message": "a boolean, and nothing else"}])
         if not is_resource_id(document_id):
             raise NotFound(f"No document '{document_id[:64]}'.")
-        item = RecordItem(patient_id, f"DocumentReference#{document_id}")
         try:
-            item.update(actions=[RecordItem.hidden.set(body["hidden"])], condition=RecordItem.item_key.exists())
-        except UpdateError:
+            self.store.set_document_hidden(patient_id, document_id, body["hidden"])
+        except MissingRecord:
             raise NotFound(f"No document '{document_id}'.") from None
         return {"id": document_id, "hidden": body["hidden"]}

@@ -30,6 +30,7 @@ from chalicelib.storage import ensure_tables
 from tests.dynamodb_double import dynamodb_double
 from tests.helpers.fhir import WRITE_ALL, appointment, transaction, weight
 from tests.helpers.oauth import SANDBOX, consent, exchange, form_post, pkce, redirect_params, refresh
+from tests.helpers.pages import session_cookie
 from tests.helpers.smart import FHIR_JSON, auth, fhir_get, fhir_post, fhir_put, smart_token
 
 PATIENT = "demo-karim"
@@ -378,3 +379,22 @@ def test_a_page_meeting_a_lasting_fault_is_a_503_page_in_french_with_retry_after
     assert page.headers["Content-Type"].startswith("text/html")
     assert "momentanément indisponible" in page.body.decode()
     assert client.get(path).status_code == 200  # once the fault is gone
+
+
+# -- the citizen's record ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("error", ["ProvisionedThroughputExceededException", "InternalServerError"])
+def test_hiding_a_document_meeting_a_lasting_fault_is_503_not_404_and_works_once_it_clears(client, backoffs, error):
+    cookie = session_cookie(client, "demo-alice")
+    headers = {"Cookie": cookie, "Content-Type": "application/json"}
+    target = client.get("/me/documents", headers=headers).json_body["documents"][0]["id"]
+    with dynamodb_double() as double:
+        double.fail("UpdateItem", error, times=None, table=settings.records_table)
+        failed = client.put(f"/me/documents/{target}/visibility", body=json.dumps({"hidden": True}), headers=headers)
+        assert double.faults_injected == ATTEMPTS
+
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == "1", failed.body
+    assert RecordItem.get("demo-alice", f"DocumentReference#{target}").hidden is not True
+    for hidden in (True, False):  # and shown again: the other tests of the module read this record
+        done = client.put(f"/me/documents/{target}/visibility", body=json.dumps({"hidden": hidden}), headers=headers)
+        assert done.status_code == 200 and done.json_body == {"id": target, "hidden": hidden}, done.body

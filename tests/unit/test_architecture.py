@@ -19,6 +19,7 @@ BREAKING = {
     "identity": ("chalicelib/identity/citizens.py", "from chalicelib.oauth import models as _upward"),
     "consent-store": ("chalicelib/consent/service.py", "from pynamodb import models as _table"),
     "grant-store": ("chalicelib/oauth/grants.py", "from pynamodb import exceptions as _table"),
+    "record-rules-store": ("chalicelib/records/service.py", "from pynamodb import models as _table"),
 }
 
 

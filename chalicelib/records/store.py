@@ -1,0 +1,79 @@
+"""The Records and Audit tables behind the citizen's side of their record: every read and write
+that RecordService, AccessLog and the demo seeding make. The FHIR API reaches the same items its
+own way, for speed: searches through records/queries.py, the rest through fhir/gate.py (one
+BatchGetItem, then one write, the audit entry with it). A write states its condition; a write
+whose item is missing says so (MissingRecord), and the service decides what that means."""
+from __future__ import annotations
+
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.catalog.models import HEAD_VERSION, AppHead
+from chalicelib.dynamodb import Key
+from chalicelib.records.models import AuditItem, RecordItem
+
+
+class MissingRecord(Exception):
+    """No such item in the citizen's record (the write's condition failed): nothing was written."""
+
+
+class RecordStore:
+    """The Records table, as the citizen reads and changes it."""
+
+    def documents(self, patient_id: str) -> Iterator[RecordItem]:
+        """The citizen's documents, newest first (one Query on the by-date index)."""
+        return iter(RecordItem.by_date.query(patient_id, RecordItem.date_key.startswith("DocumentReference#"),
+                                             scan_index_forward=False))
+
+    def set_document_hidden(self, patient_id: str, document_id: str, hidden: bool) -> None:
+        """Hide a document from every app, or show it again, if it is in the record (one UpdateItem)."""
+        try:
+            RecordItem(patient_id, f"DocumentReference#{document_id}").update(
+                actions=[RecordItem.hidden.set(hidden)], condition=RecordItem.item_key.exists())
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise  # throttled or failed: a 503 at the edge, never a 404 for a document that is there
+            raise MissingRecord() from None
+
+    def save_all(self, items: Iterable[RecordItem]) -> int:
+        """Write the items unconditionally, 25 to a BatchWriteItem (the demo records); how many."""
+        written = 0
+        with RecordItem.batch_write() as batch:
+            for item in items:
+                batch.save(item)
+                written += 1
+        return written
+
+
+class AuditStore:
+    """The Audit table as the citizen reads it (the FHIR gate writes the entries), and the names of
+    the apps it mentions."""
+
+    def page(self, patient_id: str, app_id: Optional[str], after: Optional[str],
+             limit: int) -> Tuple[List[AuditItem], Optional[str]]:
+        """At most `limit` of the citizen's entries, newest first, in one Query; `app_id` keeps one
+        app's (the by-app index). `after` is where the previous page ended, as this returned it for
+        the same list (an `at_key`, or an `app_key` of that app); None when nothing is left."""
+        if app_id is None:
+            start: Optional[Key] = (None if after is None
+                                    else {"patient_id": {"S": patient_id}, "at_key": {"S": after}})
+            query = AuditItem.query(patient_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+        else:
+            start = (None if after is None
+                     else {"patient_id": {"S": patient_id}, "at_key": {"S": after[len(app_id) + 1:]},
+                           "app_key": {"S": after}})
+            query = AuditItem.by_app.query(patient_id, AuditItem.app_key.startswith(f"{app_id}#"),
+                                           scan_index_forward=False, limit=limit, last_evaluated_key=start)
+        items = list(query)
+        last = query.last_evaluated_key
+        return items, (last["app_key" if app_id else "at_key"]["S"] if last else None)
+
+    def app_names(self, app_ids: Iterable[str]) -> Dict[str, str]:
+        """The names of these apps, from their heads in the Apps table (one BatchGetItem; none for no app)."""
+        names: Dict[str, str] = {}
+        keys = [(app_id, HEAD_VERSION) for app_id in app_ids]
+        if keys:
+            for head in AppHead.batch_get(keys):
+                names[head.app_id] = (head.public or {}).get("name") or head.display_name or head.app_id
+        return names

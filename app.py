@@ -6,6 +6,7 @@ from chalicelib.catalog import openapi as catalog_openapi
 from chalicelib.catalog import routes as catalog_routes
 from chalicelib.catalog.referential import load_referential
 from chalicelib.catalog.service import CatalogService
+from chalicelib.catalog.store import CatalogStore
 from chalicelib.clock import utc_now
 from chalicelib.config import settings
 from chalicelib.consent import openapi as consent_openapi
@@ -48,7 +49,8 @@ app.register_middleware(edge.log_request, "http")
 
 referential = load_referential()
 identity_service = identity_service_for(settings)
-catalog_service = CatalogService(referential, utc_now, cache_seconds=settings.catalog_cache_seconds)
+catalog_service = CatalogService(referential, utc_now, cache_seconds=settings.catalog_cache_seconds,
+                                 store=CatalogStore())
 publisher_service = PublisherService(referential, utc_now)
 review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings, utc_now)

@@ -1,24 +1,23 @@
 """The catalogue's rules: publishing a reviewed listing, and reading the public catalogue.
 
-Longer than 300 lines: publishing (the public view, its index entries) and reading (plans,
-pages, the warm container's cache) share the index layout, which must stay in one place."""
+Publishing (the public view, its index entries) and reading (plans, pages, the warm container's
+cache) share the index layout, which must stay in one place; their DynamoDB calls are
+catalog/store.py's."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from cachetools import TTLCache
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog import query as catalog_query
 from chalicelib.catalog.compliance import compliance_summary, track_of
 from chalicelib.catalog.ecoscore import compute_ecoscore
-from chalicelib.catalog.models import HEAD_VERSION, AppHead, AppItem, CatalogEntry, ListingVersion
+from chalicelib.catalog.models import AppHead, CatalogEntry, ListingVersion
 from chalicelib.catalog.referential import Referential
-from chalicelib.dynamodb import one_page, transaction_connection
+from chalicelib.catalog.store import CatalogStore, PublishedItems
 from chalicelib.ids import is_app_id
 from chalicelib.errors import NotFound
 from chalicelib.clock import Clock, utc_now
@@ -63,14 +62,16 @@ class CatalogService:
     `cache_seconds` (a page per query and cursor, a listing per app, at most CACHE_SIZE each): at
     500 views a second the catalogue's partitions then see one read per page per container and per
     period, not one per view. A change made through this service forgets them at once in this
-    container; other containers see it within `cache_seconds`."""
+    container; other containers see it within `cache_seconds`. Its storage is `store`
+    (catalog/store.py)."""
 
     CACHE_SIZE = 1024
 
     def __init__(self, referential: Referential, clock: Clock = utc_now, cache_seconds: float = 0.0,
-                 timer: Callable[[], float] = time.monotonic) -> None:
+                 timer: Callable[[], float] = time.monotonic, store: Optional[CatalogStore] = None) -> None:
         self.referential = referential
         self.clock = clock
+        self.store = store or CatalogStore()
         self._pages: Optional[TTLCache] = None
         self._listings: Optional[TTLCache] = None
         if cache_seconds > 0:
@@ -193,10 +194,7 @@ class CatalogService:
     def _seed_items(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
                     start: Optional[datetime]) -> Tuple[AppHead, ListingVersion, Publication]:
         now = self.clock()
-        try:
-            head = AppHead.get(app_id, HEAD_VERSION)
-        except DoesNotExist:
-            head = AppHead.new(app_id, listing["publisher"]["siret"], now)
+        head = self.store.head(app_id) or AppHead.new(app_id, listing["publisher"]["siret"], now)
         publication = self.go_live(head, version, listing, outcome, start)
         head.display_name, head.latest_version, head.latest_state = listing["name"], version, "published"
         head.updated_at = now
@@ -213,32 +211,19 @@ class CatalogService:
         """Publish a listing that was decided outside the workflow (demo data), atomically."""
         self.forget()
         head, listing_version, publication = self._seed_items(app_id, version, listing, outcome, start)
-        with TransactWrite(connection=transaction_connection()) as transaction:
-            transaction.save(listing_version)
-            transaction.save(head)
-            transaction.save(head.status_item())
-            for entry in publication.entries:
-                transaction.save(entry)
-            for entry in publication.stale:
-                transaction.delete(entry)
+        self.store.publish(listing_version, head, publication.entries, publication.stale)
         return publication.public
 
     def import_published(self, items: Iterable[Tuple[str, int, Mapping[str, Any], ReviewOutcome,
                                                      Optional[datetime]]]) -> int:
         """Bulk-load publications into empty tables with batch writes (seeding, benchmarks).
         Not atomic and blind to earlier versions: publish() is the path for anything else."""
-        count = 0
-        with AppItem.batch_write() as apps, CatalogEntry.batch_write() as index:
-            for app_id, version, listing, outcome, start in items:
-                head, listing_version, publication = self._seed_items(app_id, version, listing, outcome,
-                                                                      start)
-                apps.save(listing_version)
-                apps.save(head)
-                apps.save(head.status_item())
-                for entry in publication.entries:
-                    index.save(entry)
-                count += 1
-        return count
+        def publications() -> Iterator[PublishedItems]:
+            for app_id, version, listing, outcome, start in items:  # built as the store writes them
+                head, listing_version, publication = self._seed_items(app_id, version, listing, outcome, start)
+                yield listing_version, head, publication.entries
+
+        return self.store.import_all(publications())
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -248,10 +233,7 @@ class CatalogService:
             raise NotFound(f"No published app '{app_id[:100]}' in the catalogue.")
         public = self._listings.get(app_id) if self._listings is not None else None
         if public is None:
-            try:
-                head = AppHead.get(app_id, HEAD_VERSION)
-            except DoesNotExist:
-                head = None
+            head = self.store.head(app_id)
             if head is not None and head.status == "published" and not head.lapsed(self.clock()):
                 public = head.public
             else:
@@ -276,41 +258,18 @@ class CatalogService:
         return page
 
     def _read_page(self, query: catalog_query.CatalogQuery, plan: catalog_query.QueryPlan) -> CatalogPage:
-        index = getattr(CatalogEntry, plan.index)
-        sort_attribute = "name_key" if plan.index == "by_name" else "eco_key"
-        key_names = ("facet", "app_id", sort_attribute)
+        key_names = self.store.key_names(plan)
         fingerprint = plan.fingerprint()
-        start_key = None
+        after = None
         if query.cursor:
-            start_key = {name: {"S": value} for name, value in
-                         catalog_query.decode_cursor(
-                             query.cursor, fingerprint, key_names,
-                             lambda key: key["facet"] == plan.facet and (
-                                 not plan.eco_key_below or key["eco_key"] < plan.eco_key_below)).items()}
-        range_condition = (CatalogEntry.eco_key < plan.eco_key_below) if plan.eco_key_below else None
-        results = index.query(plan.facet, range_key_condition=range_condition,
-                              filter_condition=self._filter(plan.residual),
-                              page_size=plan.page_size(query.limit), last_evaluated_key=start_key)
-        entries, next_key, page = one_page(CatalogEntry.from_raw_data, results, query.limit, key_names)
-        next_cursor = None
-        if next_key:
-            next_cursor = catalog_query.encode_cursor(
-                {name: next_key[name]["S"] for name in key_names}, fingerprint)
-        return CatalogPage(items=[entry.card for entry in entries], next_cursor=next_cursor,
-                           entries_read=int(page.get("ScannedCount", 0)),
-                           filters_applied=sorted(plan.residual))
-
-    def _filter(self, residual: Mapping[str, Any]):  # -> pynamodb Condition
-        condition = CatalogEntry.expires_at > self.clock()  # lapsed before DynamoDB's TTL sweep
-        if "category" in residual:
-            condition &= CatalogEntry.category == residual["category"]
-        if "data" in residual:
-            condition &= CatalogEntry.data_kinds.contains(residual["data"])
-        if "min_score" in residual:
-            condition &= CatalogEntry.score >= residual["min_score"]
-        for term in residual.get("terms", ()):
-            condition &= CatalogEntry.search_text.contains(term)
-        return condition
+            after = catalog_query.decode_cursor(
+                query.cursor, fingerprint, key_names,
+                lambda key: key["facet"] == plan.facet and (
+                    not plan.eco_key_below or key["eco_key"] < plan.eco_key_below))
+        page = self.store.page(plan, after, query.limit, self.clock())
+        next_cursor = catalog_query.encode_cursor(page.next_key, fingerprint) if page.next_key else None
+        return CatalogPage(items=[entry.card for entry in page.entries], next_cursor=next_cursor,
+                           entries_read=page.scanned, filters_applied=sorted(plan.residual))
 
     # -- the référentiel ----------------------------------------------------------------------
 

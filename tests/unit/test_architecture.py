@@ -20,6 +20,7 @@ BREAKING = {
     "consent-store": ("chalicelib/consent/service.py", "from pynamodb import models as _table"),
     "grant-store": ("chalicelib/oauth/grants.py", "from pynamodb import exceptions as _table"),
     "record-rules-store": ("chalicelib/records/service.py", "from pynamodb import models as _table"),
+    "identity-store": ("chalicelib/identity/signin.py", "from pynamodb import exceptions as _table"),
 }
 
 

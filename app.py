@@ -24,6 +24,7 @@ from chalicelib.identity import routes as signin_routes
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.service import identity_service_for
 from chalicelib.identity.signin import upstream_sign_in_for
+from chalicelib.identity.store import LinkStore, SessionStore
 from chalicelib.oauth import openapi as oauth_openapi
 from chalicelib.oauth import routes as oauth_routes
 from chalicelib.oauth.authorize import AuthorizeFlow
@@ -55,13 +56,13 @@ publisher_service = PublisherService(referential, utc_now)
 review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings, utc_now)
 consent_service = ConsentService(utc_now, ConsentStore())
-citizen_sessions = CitizenSessions(utc_now)
+citizen_sessions = CitizenSessions(utc_now, SessionStore())
 access_log = AccessLog(utc_now, AuditStore())
 claim_seal = claim_seal_for(settings)
 quotas = quotas_for(settings)
 oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal,
                             quotas, GrantStore())
-citizen_sign_in = upstream_sign_in_for(settings, citizen_sessions, utc_now)
+citizen_sign_in = upstream_sign_in_for(settings, citizen_sessions, utc_now, LinkStore())
 authorize_flow = AuthorizeFlow(oauth_server, consent_service, citizen_sessions, referential, settings.fhir_base_url,
                                demo_logins=settings.demo_sign_in, upstream_sign_in=citizen_sign_in is not None)
 

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional, Tuple
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
-
 from chalicelib.errors import Unauthenticated
 from chalicelib.grants import grant_key
 from chalicelib.identity.models import SessionItem
+from chalicelib.identity.store import SessionStore
 
 SESSION_LIFETIME = timedelta(minutes=30)
 DEMO_SIGN_IN = "demo"  # who vouched for a session's citizen: the demo identity picker (local and test stages)
@@ -33,27 +32,24 @@ class PendingSignIn:
     next_path: str
 
 
-def session_alive(key: str, patient_id: str, now: datetime) -> bool:
+def session_alive(key: str, patient_id: str, now: datetime, store: Optional[SessionStore] = None) -> bool:
     """Whether the session with this grant key still signs this citizen in (online_access)."""
-    try:
-        session = SessionItem.get(key)
-    except DoesNotExist:
-        return False
-    return session.expires_at > now and session.patient_id == patient_id
+    session = (store or SessionStore()).find(key)
+    return session is not None and session.expires_at > now and session.patient_id == patient_id
 
 
 class CitizenSessions:
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    """The rules of citizens' sessions; their storage is `store` (identity/store.py)."""
+
+    def __init__(self, clock: Callable[[], datetime], store: Optional[SessionStore] = None) -> None:
         self.clock = clock
+        self.store = store or SessionStore()
 
     def find(self, session_id: Optional[str]) -> Optional[SessionItem]:
         if not session_id or len(session_id) > 100:
             return None
-        try:
-            session = SessionItem.get(session_key(session_id))
-        except DoesNotExist:
-            return None
-        return session if session.expires_at > self.clock() else None
+        session = self.store.find(session_key(session_id))
+        return session if session is not None and session.expires_at > self.clock() else None
 
     def find_or_start(self, session_id: Optional[str]) -> Tuple[str, SessionItem]:
         session = self.find(session_id)
@@ -66,7 +62,7 @@ class CitizenSessions:
         session_id = secrets.token_urlsafe(32)
         session = SessionItem(session_key(session_id), csrf_token=secrets.token_urlsafe(32), created_at=now,
                               expires_at=now + SESSION_LIFETIME, **values)
-        session.save(condition=SessionItem.grant_key.does_not_exist())
+        self.store.create(session)
         return session_id, session
 
     def citizen(self, session_id: Optional[str]) -> str:
@@ -77,28 +73,24 @@ class CitizenSessions:
                                   headers={"WWW-Authenticate": 'Cookie realm="mes-appstore"'})
         return session.patient_id
 
-
     def end(self, session_id: Optional[str]) -> None:
         """Sign-out: the session is gone, and with it every online_access refresh token of it."""
         if not session_id or len(session_id) > 100:
             return
-        try:
-            SessionItem(session_key(session_id)).delete()
-        except DeleteError:
-            pass
+        self.store.delete(session_key(session_id))
 
     # -- upstream sign-in (OpenID Connect) -------------------------------------------------------
 
     def begin_sign_in(self, session_id: Optional[str], pending: PendingSignIn) -> str:
         """Keep state, nonce, PKCE verifier and destination server-side; a new attempt replaces
         an unfinished one. Returns the session id (a new one if there was none)."""
-        pending_values = {"signin_state": pending.state, "signin_nonce": pending.nonce,
-                          "signin_verifier": pending.verifier, "signin_next": pending.next_path,
-                          "signin_started_at": self.clock()}
+        started_at = self.clock()
         session = self.find(session_id)
         if session is None or session_id is None:  # one write: the new session holds the pending sign-in
-            return self._start(**pending_values)[0]
-        session.update(actions=[getattr(SessionItem, name).set(value) for name, value in pending_values.items()])
+            return self._start(signin_state=pending.state, signin_nonce=pending.nonce,
+                               signin_verifier=pending.verifier, signin_next=pending.next_path,
+                               signin_started_at=started_at)[0]
+        self.store.keep_sign_in(session, pending.state, pending.nonce, pending.verifier, pending.next_path, started_at)
         return session_id
 
     def take_sign_in(self, session_id: Optional[str], state: str) -> Optional[PendingSignIn]:
@@ -110,16 +102,16 @@ class CitizenSessions:
         started_at = session.signin_started_at
         pending = PendingSignIn(state, session.signin_nonce or "", session.signin_verifier or "",
                                 session.signin_next or "/")
-        try:
-            session.update(actions=[SessionItem.signin_state.remove(), SessionItem.signin_nonce.remove(),
-                                    SessionItem.signin_verifier.remove(), SessionItem.signin_next.remove(),
-                                    SessionItem.signin_started_at.remove()],
-                           condition=SessionItem.signin_state == state)
-        except UpdateError:
+        if not self.store.take_sign_in(session, state):
             return None
         if started_at is None or self.clock() - started_at > SIGN_IN_LIFETIME:
             return None
         return pending
+
+    def sign_in_new_session(self, session: SessionItem, patient_id: str, signed_in_by: str) -> None:
+        """Sign the citizen into a session that this very request started (no one else can hold
+        its id, so it need not be replaced): one UpdateItem, where sign_in writes twice."""
+        self.store.set_citizen(session, patient_id, signed_in_by)
 
     def sign_in(self, old_session_id: Optional[str], patient_id: str, signed_in_by: str,
                 id_token_hint: Optional[str] = None) -> Tuple[str, SessionItem]:

@@ -6,14 +6,11 @@ import secrets
 from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Tuple
 
-from pynamodb.exceptions import DoesNotExist, PutError
-
 from chalicelib import web
 from chalicelib.identity.citizens import CitizenSessions, PendingSignIn
+from chalicelib.identity.store import LinkStore
 from chalicelib.identity.upstream import UpstreamProvider
 from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
-from chalicelib.grants import grant_key
-from chalicelib.identity.models import CitizenLink
 
 def local_path(value: Optional[str]) -> str:
     """Where a sign-in may lead back to: a path of this site (web.is_local_path), else refused."""
@@ -27,24 +24,19 @@ def local_path(value: Optional[str]) -> str:
 class CitizenDirectory:
     """Upstream identities to internal ids. There is no national identity table here: the first
     sign-in of an (issuer, sub) creates a random internal id, kept in a durable link item; every
-    later sign-in finds it (one GetItem). docs/decisions/0009-citizen-sign-in-upstream.md."""
+    later sign-in finds it (one GetItem). docs/decisions/0009-citizen-sign-in-upstream.md. The
+    links are stored by `store` (identity/store.py)."""
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Callable[[], datetime], store: Optional[LinkStore] = None) -> None:
         self.clock = clock
+        self.store = store or LinkStore()
 
     def citizen_for(self, issuer: str, subject: str) -> str:
-        key = grant_key("citizen", f"{issuer}\n{subject}")
-        try:
-            return CitizenLink.get(key).patient_id
-        except DoesNotExist:
-            pass
-        patient_id = f"cit-{secrets.token_hex(16)}"
-        try:
-            CitizenLink(key, patient_id=patient_id, issuer=issuer, linked_at=self.clock()).save(
-                condition=CitizenLink.grant_key.does_not_exist())
-        except PutError:  # a concurrent first sign-in of the same citizen won: use its id
-            return CitizenLink.get(key, consistent_read=True).patient_id
-        return patient_id
+        link = self.store.find(issuer, subject)
+        if link is not None:
+            return link.patient_id
+        # A concurrent first sign-in of the same citizen may win the creation: then its id is the one.
+        return self.store.create(issuer, subject, f"cit-{secrets.token_hex(16)}", self.clock()).patient_id
 
 
 class UpstreamSignIn:
@@ -86,7 +78,6 @@ class UpstreamSignIn:
                                                   id_token_hint=id_token)
         return new_session_id, local_path(pending.next_path)
 
-
     def sign_out(self, session_id: Optional[str]) -> Optional[str]:
         """End the citizen's session here; if they came through the provider, the URL that ends
         their session there too (else None). On a shared computer, the next person must not find
@@ -98,10 +89,11 @@ class UpstreamSignIn:
         return self.provider.logout_url(hint) if hint else None
 
 
-def upstream_sign_in_for(settings: Any, sessions: CitizenSessions, clock: Callable[[], datetime]
-                         ) -> Optional[UpstreamSignIn]:
-    """The configured upstream sign-in, or None when `CITIZEN_OIDC` is unset."""
+def upstream_sign_in_for(settings: Any, sessions: CitizenSessions, clock: Callable[[], datetime],
+                         links: Optional[LinkStore] = None) -> Optional[UpstreamSignIn]:
+    """The configured upstream sign-in, or None when `CITIZEN_OIDC` is unset; its links to
+    citizens are stored by `links`."""
     if not settings.citizen_oidc:
         return None
     config = UpstreamConfig.parse(settings.citizen_oidc, settings.public_base_url)
-    return UpstreamSignIn(UpstreamProvider(config), sessions, CitizenDirectory(clock))
+    return UpstreamSignIn(UpstreamProvider(config), sessions, CitizenDirectory(clock, links))

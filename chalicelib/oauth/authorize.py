@@ -20,7 +20,6 @@ from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, session_key
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
-from chalicelib.identity.models import SessionItem
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 
 GRANTABLE_CONTEXT = {"launch/patient", "offline_access", "online_access", "openid", "fhirUser"}
@@ -109,8 +108,7 @@ class AuthorizeFlow:
             elif session_id == cookie_session_id:  # as on every sign-in: an id planted before signs no one in
                 session_id, session = self.sessions.sign_in(session_id, login_hint, signed_in_by=DEMO_SIGN_IN)
             else:  # a session this very request started: no one else can hold its id
-                session.update(actions=[SessionItem.patient_id.set(login_hint),
-                                        SessionItem.signed_in_by.set(DEMO_SIGN_IN)])
+                self.sessions.sign_in_new_session(session, login_hint, signed_in_by=DEMO_SIGN_IN)
         if not session.patient_id:
             if not self.demo_logins and self.upstream_sign_in:
                 # Back here once signed in: the same request, as a local path (never another site).

@@ -21,6 +21,7 @@ BREAKING = {
     "grant-store": ("chalicelib/oauth/grants.py", "from pynamodb import exceptions as _table"),
     "record-rules-store": ("chalicelib/records/service.py", "from pynamodb import models as _table"),
     "catalog-store": ("chalicelib/catalog/service.py", "from pynamodb import models as _table"),
+    "identity-store": ("chalicelib/identity/signin.py", "from pynamodb import exceptions as _table"),
 }
 
 

@@ -65,7 +65,7 @@ class RecordItem(Model):
     @classmethod
     def of(cls, patient_id: str, resource_type: str, resource_id: str, indexed, source_app: Optional[str],
            now: datetime, version: int = 1) -> "RecordItem":
-        """The item of a checked resource (chalicelib/fhir/resources.py Indexed), with its index keys."""
+        """The item of a checked resource (records/resources.py Indexed), with its index keys."""
         tail = f"{indexed.date}#{resource_id}"
         return cls(patient_id, f"{resource_type}#{resource_id}", resource_type=resource_type,
                    resource=indexed.resource, version=version, last_updated=now, source_app=source_app,

@@ -209,7 +209,6 @@ class CatalogService:
     def publish(self, app_id: str, version: int, listing: Mapping[str, Any], outcome: ReviewOutcome,
                 start: Optional[datetime] = None) -> Dict[str, Any]:
         """Publish a listing that was decided outside the workflow (demo data), atomically."""
-        self.forget()
         head, listing_version, publication = self._seed_items(app_id, version, listing, outcome, start)
         self.store.publish(listing_version, head, publication.entries, publication.stale)
         return publication.public

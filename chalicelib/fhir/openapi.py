@@ -19,6 +19,19 @@ def _fhir(description, schema_ref="#/components/schemas/FhirResource"):
     return {"description": description, "content": {"application/fhir+json": {"schema": {"$ref": schema_ref}}}}
 
 
+# On every answer to a call counted against the app's quota (docs/decisions/0013-per-app-quotas.md).
+_RATE_LIMIT = {
+    "RateLimit-Policy": {"schema": {"type": "string"},
+                         "description": 'The app\'s budget per window, e.g. "fhir";q=600;w=10 (IETF draft).'},
+    "RateLimit": {"schema": {"type": "string"},
+                  "description": 'What is left of it and the seconds until the window ends: "fhir";r=597;t=6.'},
+}
+
+
+def _counted(description, schema_ref="#/components/schemas/FhirResource"):
+    return {**_fhir(description, schema_ref), "headers": _RATE_LIMIT}
+
+
 _OUTCOME = {status: _fhir(text, "#/components/schemas/OperationOutcome") for status, text in {
     "400": "Bad parameter", "401": "No, invalid, expired or revoked token; consent withdrawn; app suspended "
     "(WWW-Authenticate: Bearer error=\"invalid_token\")", "403": "The token's scopes do not allow this",
@@ -42,31 +55,32 @@ PATHS = {
                 "security": _SMART, "parameters": [_TYPE, _PREFER, *[
                     {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
                     for name in ("patient", "type", "code", "category", "date", "status", "_count", "_cursor")]],
-                "responses": {"200": _fhir("Bundle"), **_errors("400", "401", "403", "404")}},
+                "responses": {"200": _counted("Bundle"), **_errors("400", "401", "403", "404")}},
         "post": {"operationId": "fhirCreate", "tags": ["fhir"], "summary": "Create",
                  "security": _SMART, "parameters": [_TYPE],
                  "requestBody": {"required": True, "content": {"application/fhir+json": {
                      "schema": {"$ref": "#/components/schemas/FhirResource"}}}},
-                 "responses": {"201": _fhir("Created (Location, ETag)"),
+                 "responses": {"201": _counted("Created (Location, ETag)"),
                                **_errors("400", "401", "403", "404", "413", "415", "422")}}},
     "/fhir/{resource_type}/{resource_id}": {
         "get": {"operationId": "fhirRead", "tags": ["fhir"], "summary": "Read", "security": _SMART,
-                "parameters": [_TYPE, _ID], "responses": {"200": _fhir("The resource (ETag)"),
+                "parameters": [_TYPE, _ID], "responses": {"200": _counted("The resource (ETag)"),
                                                           **_errors("401", "403", "404")}},
         "put": {"operationId": "fhirUpdate", "tags": ["fhir"], "summary": "Update (what this app wrote)",
                 "security": _SMART, "parameters": [_TYPE, _ID, _IF_MATCH],
                 "requestBody": {"required": True, "content": {"application/fhir+json": {
                     "schema": {"$ref": "#/components/schemas/FhirResource"}}}},
-                "responses": {"200": _fhir("The new version (ETag)"),
+                "responses": {"200": _counted("The new version (ETag)"),
                               **_errors("400", "401", "403", "404", "412", "413", "415", "422")}},
         "delete": {"operationId": "fhirDelete", "tags": ["fhir"], "summary": "Delete (what this app wrote)",
                    "security": _SMART, "parameters": [_TYPE, _ID],
-                   "responses": {"204": {"description": "Deleted"}, **_errors("401", "403", "404")}}},
+                   "responses": {"204": {"description": "Deleted", "headers": _RATE_LIMIT},
+                                 **_errors("401", "403", "404")}}},
     "/fhir": {"post": {
         "operationId": "fhirTransaction", "tags": ["fhir"], "summary": "Transaction Bundle of creations",
         "security": _SMART, "requestBody": {"required": True, "content": {"application/fhir+json": {
             "schema": {"$ref": "#/components/schemas/FhirResource"}}}},
-        "responses": {"200": _fhir("transaction-response Bundle"),
+        "responses": {"200": _counted("transaction-response Bundle"),
                       **_errors("400", "401", "403", "413", "415", "422")}}},
 }
 

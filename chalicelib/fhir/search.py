@@ -170,7 +170,7 @@ def encode_cursor(last_key: Mapping[str, Mapping[str, str]], index_key: str) -> 
     return cursors.encode({"k": last_key["item_key"]["S"], "i": last_key[index_key]["S"]})
 
 
-def decode_cursor(plan: SearchPlan, patient_id: str, index_key: str) -> Optional[Dict[str, Dict[str, str]]]:
+def decode_cursor(plan: SearchPlan, patient_id: str) -> Optional[Dict[str, Dict[str, str]]]:
     """The position to resume from; only inside this search's key range, in the token's partition."""
     if plan.cursor is None:
         return None
@@ -184,4 +184,4 @@ def decode_cursor(plan: SearchPlan, patient_id: str, index_key: str) -> Optional
         raise _bad("'_cursor' is not a cursor of this search.", "_cursor")
     if not plan.fits(index_value) or not item_key.startswith(f"{plan.resource_type}#"):
         raise _bad("'_cursor' is not a cursor of this search.", "_cursor")
-    return {"patient_id": {"S": patient_id}, "item_key": {"S": item_key}, index_key: {"S": index_value}}
+    return {"patient_id": {"S": patient_id}, "item_key": {"S": item_key}, plan.index_key: {"S": index_value}}

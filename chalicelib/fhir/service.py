@@ -69,7 +69,7 @@ class FhirService:
         permission = self._permission(grant, resource_type, "search")
         plan = plan_search(resource_type, params, grant.pairwise_id, lenient, self.fhir_base_url,
                            permission.categories)
-        start = decode_cursor(plan, grant.patient_id, plan.index_key) if plan.searchable else None  # forged: 400
+        start = decode_cursor(plan, grant.patient_id) if plan.searchable else None  # forged: 400, no read
 
         def page() -> Tuple[List[RecordRow], Optional[str]]:
             """One Query of at most `_count + 1` items: run by the gate alongside its checks."""

@@ -24,10 +24,14 @@ PATHS = {
         "requestBody": _FORM_BODY,
         "responses": {"200": {"description": "Access token", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/TokenResponse"}}}},
-            "400": _OAUTH_ERROR, "401": _OAUTH_ERROR, "415": _OAUTH_ERROR,
+            "400": _OAUTH_ERROR, "401": _OAUTH_ERROR,
+            "413": {**_OAUTH_ERROR, "description": "invalid_request: the form is over 16 KB"},
+            "415": _OAUTH_ERROR,
             "429": {**_OAUTH_ERROR, "description": "temporarily_unavailable: the app is over its quota on this "
                                                    "endpoint (Retry-After); the code or refresh token is not used "
-                                                   "up"}}}},
+                                                   "up"},
+            "503": {**_OAUTH_ERROR, "description": "temporarily_unavailable: no signing key is configured, or "
+                                                   "the store is busy (Retry-After); nothing was used up"}}}},
     "/oauth/revoke": {"post": {
         "operationId": "revoke", "tags": ["oauth"], "summary": "Token revocation (RFC 7009)",
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {

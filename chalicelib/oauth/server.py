@@ -101,7 +101,7 @@ class ChaliceOAuth2Request(OAuth2Request):
 
 @dataclass
 class Client(ClientMixin):
-    """A published app as an OAuth client: its status item (about 1 KB: status, registration,
+    """A published app as an OAuth client: its status item (a few hundred bytes: status, registration,
     approved scopes, token epoch, quota), which every OAuth step reads; its head (14 KB, with the
     public listing) only when the consent page is shown or a consent given."""
 

@@ -71,10 +71,10 @@ def test_a_cursor_cannot_leave_its_search():
     weights = plan(code="29463-7", _cursor=base64.urlsafe_b64encode(json.dumps(
         {"k": "Observation#x", "i": "Observation#8867-4#2026-01-01T00:00:00Z#x"}).encode()).decode())
     with pytest.raises(InvalidRequest):
-        decode_cursor(weights, "demo-alice", "code_key")
+        decode_cursor(weights, "demo-alice")
     inside = plan(code="29463-7", _cursor=base64.urlsafe_b64encode(json.dumps(
         {"k": "Observation#x", "i": "Observation#29463-7#2026-01-01T00:00:00Z#x"}).encode()).decode())
-    assert decode_cursor(inside, "demo-alice", "code_key")["patient_id"] == {"S": "demo-alice"}
+    assert decode_cursor(inside, "demo-alice")["patient_id"] == {"S": "demo-alice"}
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,10 @@ from chalicelib.consent import openapi as consent_openapi
 from chalicelib.consent import routes as consent_routes
 from chalicelib.consent.service import ConsentService
 from chalicelib.consent.store import ConsentStore
+from chalicelib.export import openapi as export_openapi
+from chalicelib.export import routes as export_routes
+from chalicelib.export.runner import runner_for
+from chalicelib.export.service import ExportService
 from chalicelib.fhir import openapi as fhir_openapi
 from chalicelib.fhir import routes as fhir_routes
 from chalicelib.fhir.access import TokenVerifier
@@ -66,9 +70,12 @@ citizen_sign_in = upstream_sign_in_for(settings, citizen_sessions, utc_now, Link
 authorize_flow = AuthorizeFlow(oauth_server, consent_service, citizen_sessions, referential, settings.fhir_base_url,
                                demo_logins=settings.demo_sign_in, upstream_sign_in=citizen_sign_in is not None)
 
-fhir_service = FhirService(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url), Gate(utc_now, quotas),
-                           DocumentStore(settings.documents_bucket, settings.region, settings.s3_endpoint), utc_now,
-                           settings.public_base_url)
+codec = Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url)
+documents = DocumentStore(settings.documents_bucket, settings.region, settings.s3_endpoint)
+fhir_service = FhirService(codec, Gate(utc_now, quotas), documents, utc_now, settings.public_base_url)
+# On AWS the export worker Lambda (below); locally a thread: both call export_service.handle.
+export_runner = runner_for(settings.export_worker_function, settings.region, lambda event: export_service.handle(event))
+export_service = ExportService(utc_now, codec, documents, consent_service, export_runner, settings.public_base_url)
 token_verifier = TokenVerifier(token_keys, claim_seal, settings.issuer, settings.fhir_base_url)
 
 app.register_blueprint(catalog_routes.create_blueprint(catalog_service, int(settings.catalog_cache_seconds)))
@@ -81,8 +88,15 @@ app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier
 app.register_blueprint(records_routes.create_blueprint(access_log, RecordService(utc_now, RecordStore()),
                                                       citizen_sessions))
 app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_cookies=not settings.is_local))
+app.register_blueprint(export_routes.create_blueprint(export_service, citizen_sessions))
 app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, access_log,
-                                                      settings, citizen_sign_in))
+                                                      settings, citizen_sign_in, export_service))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
                                                 [catalog_openapi, referencing_openapi, oauth_openapi,
-                                                 consent_openapi, fhir_openapi, records_openapi]))
+                                                 consent_openapi, fhir_openapi, records_openapi, export_openapi]))
+
+
+@app.lambda_function(name="export_worker")
+def export_worker(event, context):
+    """Builds a citizen's export archive (invoked asynchronously by POST /me/export)."""
+    export_service.handle(event)

@@ -68,6 +68,9 @@ class Settings:
     app_rate_limit: int = 50
     app_burst_limit: int = 100
     app_quotas: Dict[str, Any] = field(default_factory=dict)
+    # The Lambda that builds citizens' export archives (chalicelib/export/), invoked asynchronously;
+    # None (local runs and tests): a thread of this process runs the same handler.
+    export_worker_function: Optional[str] = None
 
     @property
     def is_local(self) -> bool:
@@ -122,6 +125,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         app_rate_limit=int(env.get("APP_RATE_LIMIT") or 50),
         app_burst_limit=int(env.get("APP_BURST_LIMIT") or 100),
         app_quotas=json.loads(env.get("APP_QUOTAS") or "{}"),
+        export_worker_function=env.get("EXPORT_WORKER_FUNCTION") or None,
     )
 
 

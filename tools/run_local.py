@@ -142,6 +142,7 @@ Pages for citizens (French; add ?lang=en for English):
   Sign in (demo people)   {base_url}/account/sign-in
   My consents             {base_url}/account/consents
   My access history       {base_url}/account/history
+  Download my data        {base_url}/account/export
 JSON API:
   Catalogue (JSON)        {base_url}/catalog/apps
   Catalogue by écoscore   {base_url}/catalog/apps?sort=ecoscore

@@ -13,6 +13,7 @@ from chalicelib.config import Settings
 from chalicelib.consent.service import ConsentService
 from chalicelib.edge import Routes, query_values, read_form
 from chalicelib.errors import DomainError, NotFound
+from chalicelib.export.service import ExportService
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.observability import logger
@@ -26,7 +27,8 @@ _FORM = ["application/x-www-form-urlencoded"]
 
 
 def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions: CitizenSessions,
-                     access_log: AccessLog, settings: Settings, upstream: Optional[UpstreamSignIn] = None) -> Blueprint:
+                     access_log: AccessLog, settings: Settings, upstream: Optional[UpstreamSignIn] = None,
+                     exports: Optional[ExportService] = None) -> Blueprint:
     catalog_pages = CatalogPages(catalog)
     history = HistoryPages(access_log, consents)
     account = AccountPages(sessions, consents, catalog.referential, demo_sign_in=settings.demo_sign_in,
@@ -215,5 +217,35 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         context = history.history(visitor.patient_id, query())
         return render("history.html", "/account/history", "history", visitor, context,
                       status=400 if context["invalid"] else 200)
+
+    # -- my data: the archive of my whole record ---------------------------------------------------
+
+    @html_route("/account/export", methods=["GET"])
+    def export_page():
+        """Download my data: ask for the archive, follow its preparation, download it."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id or exports is None:
+            return sign_in_first("/account/export")
+        job = exports.status(visitor.patient_id)
+        return render("export.html", "/account/export", "export", visitor,
+                      {"job": job, "kilobytes": -(-job.get("archive_bytes", 0) // 1024)})
+
+    @html_route("/account/export", methods=["POST"], content_types=_FORM)
+    def ask_export_page():
+        """Starts the archive (CSRF-checked), or keeps the one under way; then back to its page."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id or exports is None:
+            return sign_in_first("/account/export")
+        account.check_form(visitor, form().get("csrf_token"))
+        exports.request(visitor.patient_id)
+        return see_other("/account/export")
+
+    @html_route("/account/export/archive", methods=["GET"])
+    def export_archive_page():
+        """To the ready archive, by a link valid two minutes (this session's citizen's only)."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id or exports is None:
+            return sign_in_first("/account/export")
+        return see_other(exports.archive_url(visitor.patient_id))
 
     return blueprint

@@ -1,5 +1,6 @@
-"""Document contents too large for the record: in S3 (moto's locally), served by short-lived
-pre-signed URLs, so that no app ever meets DynamoDB's 400 KB item limit."""
+"""The documents bucket (S3; moto's locally): document contents too large for the record, served
+by short-lived pre-signed URLs, so that no app ever meets DynamoDB's 400 KB item limit; and the
+citizens' export archives (chalicelib/export/), under `exports/`."""
 from __future__ import annotations
 
 from functools import cached_property
@@ -27,6 +28,13 @@ class DocumentStore:
         # Encrypted at rest by the bucket's default (KMS in AWS: infra/template.yaml).
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
+    def put_file(self, key: str, path: str, content_type: str) -> None:
+        """A file of any size (multipart above 8 MB, by boto3's transfer manager)."""
+        self.client.upload_file(path, self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
     def discard(self, keys: Iterable[str]) -> None:
         """Delete contents that no record points to any more. The change of the record stands
         whatever happens here, so a failure is logged, not raised: the object stays behind,
@@ -37,10 +45,13 @@ class DocumentStore:
             except (BotoCoreError, ClientError):
                 logger.warning("document content could not be deleted", extra={"s3_key": key}, exc_info=True)
 
-    def url(self, key: str) -> str:
-        """A GET URL valid a few minutes; signing is local computation, not a call to S3."""
-        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                  ExpiresIn=URL_LIFETIME)
+    def url(self, key: str, lifetime: int = URL_LIFETIME, filename: Optional[str] = None) -> str:
+        """A GET URL valid `lifetime` seconds; signing is local computation, not a call to S3. With
+        `filename`, the browser saves the object under that name."""
+        params = {"Bucket": self.bucket, "Key": key}
+        if filename is not None:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=lifetime)
 
     def ensure_bucket(self) -> None:
         """Local runs and tests: create the bucket (on AWS the template does)."""

@@ -22,7 +22,7 @@ def server():
     with LocalServer() as running:
         yield running.base
     for path in ("/", "/apps/demo-sandbox", "/account/sign-in", "/account/consents",
-                 "/account/history"):
+                 "/account/history", "/account/export"):
         assert f"{running.base}{path}\n" in running.output, f"`make run` prints the page {path}"
 
 

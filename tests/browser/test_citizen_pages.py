@@ -14,6 +14,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 from tests.helpers.browser import AXE, PAGE_WEIGHTS, SCREENSHOTS
+from tests.helpers.export import of_type, open_archive
 
 pytestmark = pytest.mark.e2e
 REDIRECT = "http://127.0.0.1:9999/callback"
@@ -222,6 +223,39 @@ def test_languages_and_the_sign_in_page(open_context, server):
     assert page.get_by_text("No app has access to your record.").count() == 1
 
 
+def test_download_my_data(open_context, server):
+    """Ask for the archive, wait for it on the page (no script: the citizen refreshes), download
+    it, and find the whole record in it."""
+    page = open_context()
+    page.goto(f"{server}/account/export")
+    assert urlsplit(page.url).path == "/account/sign-in"
+    page.get_by_label(re.compile("Léa Dupont")).check()
+    page.get_by_role("button", name=re.compile("Se connecter")).click()
+    assert urlsplit(page.url).path == "/account/export"
+    check(page, "export")
+    page.get_by_role("button", name="Préparer mon archive").click()
+    download_link = page.get_by_role("link", name="Télécharger l'archive (zip)")
+    for _ in range(60):
+        if download_link.count():
+            break
+        if page.get_by_role("link", name="Actualiser").count():
+            check(page, "export-running")
+            page.get_by_role("link", name="Actualiser").click()
+        page.wait_for_timeout(250)
+    assert page.get_by_text("Votre archive est prête").count() == 1
+    check(page, "export-ready")
+    with page.expect_download() as started:
+        download_link.click()
+    download = started.value
+    assert re.fullmatch(r"mon-espace-sante-\d{4}-\d{2}-\d{2}\.zip", download.suggested_filename)
+    with open(download.path(), "rb") as archive:
+        parts = open_archive(archive.read())
+    (patient,) = of_type(parts["bundle"], "Patient")
+    assert patient["name"][0]["given"] == ["Léa"]
+    assert of_type(parts["bundle"], "Observation") and of_type(parts["bundle"], "DocumentReference")
+
+
 def test_nothing_was_requested_from_another_site(visits, server):
-    others = [url for url in visits if not url.startswith((server, REDIRECT))]
+    # The archive's download comes from the documents bucket (S3; moto's locally), by a pre-signed link.
+    others = [url for url in visits if not url.startswith((server, REDIRECT)) and "/exports/" not in url]
     assert visits and not others, others

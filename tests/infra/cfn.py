@@ -11,9 +11,12 @@ def of_type(resources: Resources, kind: str) -> Dict[str, Any]:
     return {name: r for name, r in resources.items() if r["Type"] == kind}
 
 
-def function(resources: Resources) -> Dict[str, Any]:
-    (handler,) = of_type(resources, "AWS::Serverless::Function").values()
-    return handler
+FUNCTIONS = ("APIHandler", "ExportWorker")  # the API, and the export worker (app.py's lambda_function)
+
+
+def function(resources: Resources, name: str = "APIHandler") -> Dict[str, Any]:
+    assert set(of_type(resources, "AWS::Serverless::Function")) == set(FUNCTIONS)
+    return resources[name]
 
 
 def referenced(value: Any) -> Iterator[str]:
@@ -43,8 +46,8 @@ def rest_api(resources: Resources) -> Dict[str, Any]:
     return api["Properties"]
 
 
-def role_statements(resources: Resources) -> List[Dict[str, Any]]:
-    role_ref = function(resources)["Properties"]["Role"]
+def role_statements(resources: Resources, name: str = "APIHandler") -> List[Dict[str, Any]]:
+    role_ref = function(resources, name)["Properties"]["Role"]
     (role,) = referenced(role_ref)
     assert resources[role]["Type"] == "AWS::IAM::Role"
     assert "ManagedPolicyArns" not in resources[role]["Properties"]

@@ -8,36 +8,76 @@ from typing import Dict, Iterator, List, Set, Tuple
 import botocore.session
 from botocore import xform_name
 
-from tests.infra.cfn import Resources, function, listed, of_type, referenced, role_statements
+from tests.infra.cfn import FUNCTIONS, Resources, function, listed, of_type, referenced, role_statements
 from tests.helpers.project import PROJECT
 
 # Exactly what the function may do (issue 7; issue 5 added s3:DeleteObject for documents and the
 # claim key's GenerateDataKey/Decrypt; citizen sign-in, FranceConnect's client secret from Secrets
 # Manager; issue 11 dropped ConditionCheckItem with the FHIR gate's checks in a transaction; issue 12
-# replaced kms:Sign and kms:GetPublicKey by the signing key ring's Encrypt/Decrypt): a new action is
-# a deliberate change of this list.
+# replaced kms:Sign and kms:GetPublicKey by the signing key ring's Encrypt/Decrypt; issue 17 added
+# lambda:InvokeFunction, on the export worker alone): a new action is a deliberate change of this list.
 EXPECTED_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
     "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable",
     "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt",
     "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
     "secretsmanager:GetSecretValue",
+    "lambda:InvokeFunction",
     "logs:CreateLogStream", "logs:PutLogEvents",
+}
+# The export worker reads one citizen's record, consents and history, and writes its job item and
+# the archive: no grants table, no key of its own, nothing of the catalogue but the apps' names.
+WORKER_ACTIONS = {
+    ("dynamodb:Query", "RecordsTable"), ("dynamodb:GetItem", "RecordsTable"), ("dynamodb:UpdateItem", "RecordsTable"),
+    ("dynamodb:DescribeTable", "RecordsTable"),
+    ("dynamodb:Query", "ConsentsTable"), ("dynamodb:GetItem", "ConsentsTable"),
+    ("dynamodb:DescribeTable", "ConsentsTable"),
+    ("dynamodb:Query", "AuditTable"), ("dynamodb:GetItem", "AuditTable"), ("dynamodb:DescribeTable", "AuditTable"),
+    ("dynamodb:BatchGetItem", "AppsTable"), ("dynamodb:DescribeTable", "AppsTable"),
+    ("s3:GetObject", "DocumentsBucket/content/*"), ("s3:PutObject", "DocumentsBucket/exports/*"),
+    ("s3:DeleteObject", "DocumentsBucket/exports/*"),
+    ("kms:Decrypt", "DataKey"), ("kms:GenerateDataKey", "DataKey"),
+    ("logs:CreateLogStream", "ExportWorkerLogGroup"), ("logs:PutLogEvents", "ExportWorkerLogGroup"),
 }
 # Calls of the code that the role does not allow yet, because the template does not deploy what
 # they serve (none at present). Allowing one means its resource in the template, its ARN alone in
 # the role and, for a new service, the service in the Makefile's SDK_SERVICES.
 NOT_DEPLOYED_YET: Set[str] = set()
+# SDK operations whose IAM action has another name (most share their operation's name).
+IAM_ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
 RESOURCE_TYPES_BY_SERVICE = {
     "dynamodb": {"AWS::DynamoDB::Table"}, "kms": {"AWS::KMS::Key"},
     "s3": {"AWS::S3::Bucket"}, "logs": {"AWS::Logs::LogGroup"},
-    "secretsmanager": {"AWS::SecretsManager::Secret"},
+    "secretsmanager": {"AWS::SecretsManager::Secret"}, "lambda": {"AWS::Serverless::Function"},
 }
 
 
 def test_chalice_generates_no_role_of_its_own(resources: Resources) -> None:
     roles = of_type(resources, "AWS::IAM::Role")
-    assert list(roles) == list(referenced(function(resources)["Properties"]["Role"]))
+    used = {role for name in FUNCTIONS for role in referenced(function(resources, name)["Properties"]["Role"])}
+    assert set(roles) == used
+    assert len(roles) == len(FUNCTIONS)  # each function its own role
+
+
+def test_the_export_worker_may_do_exactly_its_job(resources: Resources) -> None:
+    granted = set()
+    for statement in role_statements(resources, "ExportWorker"):
+        assert statement["Effect"] == "Allow"
+        for resource in listed(statement["Resource"]):
+            target = (resource["Fn::Sub"].replace("${", "").replace(".Arn}", "") if "Fn::Sub" in resource
+                      else next(referenced(resource)))
+            granted |= {(action, target) for action in listed(statement["Action"])}
+    assert granted == WORKER_ACTIONS
+    (data_key,) = [s for s in role_statements(resources, "ExportWorker") if "kms:Decrypt" in listed(s["Action"])]
+    assert [v["Fn::Sub"].split(".")[0] for v in data_key["Condition"]["StringEquals"]["kms:ViaService"]] == \
+        ["dynamodb", "s3"]
+
+
+def test_only_the_api_starts_the_export_worker(resources: Resources) -> None:
+    (invoke,) = [s for s in role_statements(resources) if "lambda:InvokeFunction" in listed(s["Action"])]
+    assert list(referenced(invoke["Resource"])) == ["ExportWorker"]
+    variables = function(resources)["Properties"]["Environment"]["Variables"]
+    assert list(referenced(variables["EXPORT_WORKER_FUNCTION"])) == ["ExportWorker"]
 
 
 def test_role_allows_exactly_the_actions_the_code_makes(resources: Resources) -> None:
@@ -132,8 +172,9 @@ def test_role_allows_every_sdk_call_the_code_makes(resources: Resources) -> None
     # `ensure_*` functions create what the template creates on AWS (local runs and tests only).
     missing: Dict[str, Set[str]] = {}
     for service, operation, enclosing in calls:
-        if f"{service}:{operation}" not in allowed and not enclosing.startswith("ensure_"):
-            missing.setdefault(f"{service}:{operation}", set()).add(enclosing)
+        action = IAM_ACTION_OF.get(f"{service}:{operation}", f"{service}:{operation}")
+        if action not in allowed and not enclosing.startswith("ensure_"):
+            missing.setdefault(action, set()).add(enclosing)
     assert set(missing) == NOT_DEPLOYED_YET, "the code calls what the role does not allow: " + ", ".join(
         f"{action} (in {', '.join(sorted(where))})" for action, where in sorted(missing.items())
         if action not in NOT_DEPLOYED_YET) + "; or now allowed: remove it from NOT_DEPLOYED_YET"

@@ -22,6 +22,7 @@ BREAKING = {
     "record-rules-store": ("chalicelib/records/service.py", "from pynamodb import models as _table"),
     "catalog-store": ("chalicelib/catalog/service.py", "from pynamodb import models as _table"),
     "identity-store": ("chalicelib/identity/signin.py", "from pynamodb import exceptions as _table"),
+    "export-store": ("chalicelib/export/service.py", "from pynamodb import models as _table"),
 }
 
 

@@ -1,0 +1,1 @@
+"""The citizen's own copy of their record (EHDS article 7): one archive, built asynchronously."""

@@ -27,6 +27,11 @@ def invalid_token(description: str) -> Unauthenticated:
     return Unauthenticated(description, headers=challenge("fhir", "invalid_token", description))
 
 
+def insufficient_scope(description: str, needed: str) -> Forbidden:
+    """403 with the challenge naming the scope(s) that would have allowed the call (RFC 6750 3.1)."""
+    return Forbidden(description, headers=challenge("fhir", "insufficient_scope", scope=needed))
+
+
 @dataclass(frozen=True)
 class Permission:
     """What a token allows on one resource type for one interaction: everything, or only some
@@ -57,8 +62,8 @@ class AccessGrant:
         if categories is None or categories:
             return Permission(categories)
         needed = f"patient/{resource_type}.{letter}"
-        raise Forbidden(f"The access token does not allow {interaction} on {resource_type} (needs {needed}).",
-                        headers=challenge("fhir", "insufficient_scope", scope=needed))
+        raise insufficient_scope(f"The access token does not allow {interaction} on {resource_type} "
+                                 f"(needs {needed}).", needed)
 
 
 class TokenVerifier:

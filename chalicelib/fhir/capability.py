@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from chalicelib.fhir.everything import DEFINITION, OPERATION
 from chalicelib.fhir.search import PARAMETERS
 
 SOFTWARE_VERSION, RELEASE_DATE = "0.5.0", "2026-11-28"
@@ -32,6 +33,10 @@ def capability_statement(public_base_url: str) -> Dict[str, Any]:
         if resource_type in PARAMETERS:
             entry["searchParam"] = [{"name": name, "type": _SEARCH_TYPES[name]}
                                     for name in ["patient", *sorted(PARAMETERS[resource_type])]]
+        if resource_type == "Patient":
+            entry["operation"] = [{"name": OPERATION.lstrip("$"), "definition": DEFINITION,
+                                   "documentation": "All the token may see of its patient: the Patient, then "
+                                                    "documents, measures and appointments, paged (_since, _count)."}]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",

@@ -76,6 +76,24 @@ PATHS = {
                    "security": _SMART, "parameters": [_TYPE, _ID],
                    "responses": {"204": {"description": "Deleted", "headers": _RATE_LIMIT},
                                  **_errors("401", "403", "404")}}},
+    "/fhir/{resource_type}/{resource_id}/{operation}": {"get": {
+        "operationId": "fhirPatientEverything", "tags": ["fhir"],
+        "summary": "Patient/{id}/$everything: all the token may see of its patient (searchset Bundle)",
+        "security": _SMART, "parameters": [
+            {"name": "resource_type", "in": "path", "required": True, "schema": {"const": "Patient"}},
+            {**_ID, "description": "The token's `patient` (any other id: 404)."},
+            {"name": "operation", "in": "path", "required": True, "schema": {"const": "$everything"}},
+            _PREFER,
+            {"name": "_since", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "Only what changed at or after this instant (meta.lastUpdated), e.g. "
+                            "2026-11-20T09:00:00Z, or this day (2026-11-20)."},
+            {"name": "_count", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "Entries per page: default 20, at most 100."},
+            {"name": "_cursor", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "From the previous page's `next` link."}],
+        "responses": {"200": _counted("searchset Bundle: the Patient, then DocumentReference, Observation, "
+                                      "Appointment, as the token's scopes allow"),
+                      **_errors("400", "401", "403", "404")}}},
     "/fhir": {"post": {
         "operationId": "fhirTransaction", "tags": ["fhir"], "summary": "Transaction Bundle of creations",
         "security": _SMART, "requestBody": {"required": True, "content": {"application/fhir+json": {

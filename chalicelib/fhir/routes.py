@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Dict, List, Optional
+from urllib.parse import unquote
 
 from chalice import Blueprint, CORSConfig, Response
 
@@ -9,6 +10,7 @@ from chalicelib.edge import Routes, query_lists, read_json_body
 from chalicelib.errors import InvalidRequest, MethodNotAllowed, NotFound
 from chalicelib.fhir.access import TokenVerifier
 from chalicelib.fhir.capability import capability_statement
+from chalicelib.fhir.everything import OPERATION
 from chalicelib.records.resources import RESOURCE_TYPES
 from chalicelib.fhir.service import FhirService, etag
 from chalicelib.oauth.quotas import Quotas
@@ -89,6 +91,16 @@ def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_
         known(resource_type)
         resource, version = service.read(grant(), resource_type, resource_id)
         return answer(resource, 200, version)
+
+    @routes.route("/fhir/{resource_type}/{resource_id}/{operation}", methods=["GET"], cors=_CORS)
+    def instance_operation(resource_type: str, resource_id: str, operation: str):
+        """`GET /fhir/Patient/{id}/$everything` (`_since`, `_count`, `_cursor`): a searchset Bundle of
+        all the token may see of its patient, paged like a search; another patient's id is a 404."""
+        if resource_type != "Patient" or unquote(operation) != OPERATION:
+            raise NotFound(f"This server has no operation '{unquote(operation)[:64]}' on '{resource_type[:64]}' "
+                           f"(it serves Patient/{{id}}/{OPERATION}).")
+        return json_response(service.everything(grant(), resource_id, query(), lenient()),
+                             headers={"Cache-Control": "no-store"}, content_type=FHIR_JSON)
 
     @routes.route("/fhir/{resource_type}/{resource_id}", methods=["PUT"], cors=_CORS, content_types=_CONTENT_TYPES)
     def update(resource_type: str, resource_id: str):

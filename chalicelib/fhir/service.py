@@ -1,5 +1,5 @@
-"""The FHIR interactions on the citizen's record: read, search, create, update, delete, and
-transaction Bundles; each one authorized and logged by the gate.
+"""The FHIR interactions on the citizen's record: read, search, $everything, create, update, delete,
+and transaction Bundles; each one authorized and logged by the gate.
 
 Longer than 300 lines: one method per FHIR interaction, each with the refusals the API must
 answer; splitting them would scatter what one interaction guarantees."""
@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, PreconditionFailed
-from chalicelib.fhir.access import AccessGrant, Permission
+from chalicelib.fhir.access import AccessGrant, Permission, insufficient_scope
+from chalicelib.fhir.everything import OPERATION, TYPES as EVERYTHING_TYPES, plan_everything, read_page
 from chalicelib.fhir.gate import Gate, Write, WriteRefused
 from chalicelib.records.resources import WRITABLE, Codec, Indexed, InvalidResource, is_resource_id
 from chalicelib.fhir.search import decode_cursor, encode_cursor, plan_search
@@ -79,20 +80,32 @@ class FhirService:
         _, found = self.gate.admit(grant, "search", resource_type, alongside=page if plan.searchable else None)
         items, next_cursor = found or ([], None)
         self.gate.log(grant, "search", resource_type, None, count=len(items))
-        link_params = [(name, value) for name, value in plan.echo]
-        self_url = f"{self.fhir_base_url}/{resource_type}" + (
-            "?" + urlencode(link_params + ([("_cursor", plan.cursor)] if plan.cursor else [])))
-        links = [{"relation": "self", "url": self_url}]
-        if next_cursor:
-            links.append({"relation": "next", "url": f"{self.fhir_base_url}/{resource_type}?"
-                                                     + urlencode(link_params + [("_cursor", next_cursor)])})
-        bundle: Dict[str, Any] = {"resourceType": "Bundle", "id": secrets.token_hex(8), "type": "searchset",
-                                  "meta": {"lastUpdated": _instant(self.clock())}, "link": links}
-        if next_cursor is None and plan.cursor is None:
-            bundle["total"] = len(items)  # cheap only when the whole result is this page
-        bundle["entry"] = [{"fullUrl": f"{self.fhir_base_url}/{resource_type}/{item.item_key.partition('#')[2]}",
-                            "resource": self._show(grant, item), "search": {"mode": "match"}} for item in items]
-        return bundle
+        return self._searchset(grant, f"{self.fhir_base_url}/{resource_type}", plan.echo, plan.cursor, next_cursor,
+                               items)
+
+    def everything(self, grant: AccessGrant, resource_id: str, params: Mapping[str, Sequence[str]],
+                   lenient: bool) -> Dict[str, Any]:
+        """`Patient/{id}/$everything`: a page of all the token may see of its patient (the Patient,
+        then documents, measures, appointments), as a searchset Bundle; another id is a 404, as for
+        a read. Logged and costed as a search page (fhir/everything.py)."""
+        patient, granted = self._everything_permissions(grant)
+        plan = plan_everything(params, lenient, patient, granted)  # bad parameter or forged cursor: 400, no read
+        mine = resource_id == grant.pairwise_id
+        item, found = self.gate.admit(grant, "everything", "Patient", resource_id[:64],
+                                      record_key="Patient#self" if mine and plan.patient else None,
+                                      alongside=(lambda: read_page(grant.patient_id, plan)) if mine and plan.queries
+                                      else None)
+        if not mine:
+            self.gate.log(grant, "everything", "Patient", resource_id[:64], count=0)
+            raise NotFound(f"Patient/{resource_id[:64]} is not known.")
+        rows, next_cursor = found or ([], None)
+        items: List[Union[RecordItem, RecordRow]] = list(rows)
+        if item is not None and patient is not None and patient.covers(item.category) \
+                and plan.shows_patient(item.last_updated):
+            items.insert(0, item)
+        self.gate.log(grant, "everything", "Patient", resource_id[:64], count=len(items))
+        return self._searchset(grant, f"{self.fhir_base_url}/Patient/{resource_id}/{OPERATION}", plan.echo,
+                               plan.cursor, next_cursor, items)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -224,6 +237,42 @@ class FhirService:
                 "entry": response_entries}
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _searchset(self, grant: AccessGrant, url: str, echo: List[Tuple[str, str]], cursor: Optional[str],
+                   next_cursor: Optional[str], items: Sequence[Union[RecordItem, RecordRow]]) -> Dict[str, Any]:
+        """A page of results: `self` and `next` links (the parameters applied, and the cursors)."""
+        self_url = f"{url}?" + urlencode(echo + ([("_cursor", cursor)] if cursor else []))
+        links = [{"relation": "self", "url": self_url}]
+        if next_cursor:
+            links.append({"relation": "next", "url": f"{url}?" + urlencode(echo + [("_cursor", next_cursor)])})
+        bundle: Dict[str, Any] = {"resourceType": "Bundle", "id": secrets.token_hex(8), "type": "searchset",
+                                  "meta": {"lastUpdated": _instant(self.clock())}, "link": links}
+        if next_cursor is None and cursor is None:
+            bundle["total"] = len(items)  # cheap only when the whole result is this page
+        entries = []
+        for item in items:
+            resource = self._show(grant, item)
+            entries.append({"fullUrl": f"{self.fhir_base_url}/{resource['resourceType']}/{resource['id']}",
+                            "resource": resource, "search": {"mode": "match"}})
+        bundle["entry"] = entries
+        return bundle
+
+    def _everything_permissions(self, grant: AccessGrant) -> Tuple[Optional[Permission], Dict[str, Permission]]:
+        """What $everything may return to this token: reading the Patient, searching each type; 403
+        insufficient_scope (logged) when none of them."""
+        allowed = {}
+        for resource_type, interaction in (("Patient", "read"), *((kind, "search") for kind in EVERYTHING_TYPES)):
+            try:
+                allowed[resource_type] = grant.permission(resource_type, interaction)
+            except Forbidden:
+                continue
+        if not allowed:
+            self.gate.refuse(grant, "everything", "Patient", None, "scope")
+            needed = " ".join(["patient/Patient.r", *(f"patient/{kind}.s" for kind in EVERYTHING_TYPES)])
+            raise insufficient_scope("The access token allows none of what $everything returns (needs "
+                                     "patient/Patient.r, or .s on DocumentReference, Observation or Appointment).",
+                                     needed)
+        return allowed.pop("Patient", None), allowed
 
     def _permission(self, grant: AccessGrant, resource_type: str, interaction: str):
         try:

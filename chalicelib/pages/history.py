@@ -100,8 +100,8 @@ def sentence(entry: Mapping[str, Any], lang: str) -> str:
               "what": f"{interaction} {entry.get('resource_type') or ''}".strip()}
     if entry["outcome"] != "allowed":
         key = f"history.refused.{interaction}"
-    elif interaction == "search":
-        key = "history.search" + (".none" if count == 0 else ".one" if count == 1 else "")
+    elif interaction in ("search", "everything"):
+        key = f"history.{interaction}" + (".none" if count == 0 else ".one" if count == 1 else "")
     elif interaction in _ONE_RESOURCE and count == 0:
         key = f"history.{interaction}.none"
     else:

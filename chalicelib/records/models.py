@@ -123,7 +123,7 @@ class AuditItem(Model):
     app_key = UnicodeAttribute()  # `<app_id>#<ISO time>#<random>`
     app_id = UnicodeAttribute()
     at = UTCDateTimeAttribute()
-    interaction = UnicodeAttribute()  # read | search | create | update | delete | transaction
+    interaction = UnicodeAttribute()  # read | search | everything | create | update | delete | transaction
     resource_type = UnicodeAttribute()
     resource_id = UnicodeAttribute(null=True)
     # resources returned or written; stored as `count`, named so as not to hide Model.count()

@@ -44,7 +44,8 @@ SCHEMAS = {
                        "required": ["at", "app_id", "interaction", "resource_type", "count", "outcome"],
                        "properties": {
                            "at": {"type": "string"}, "app_id": {"type": "string"}, "app_name": {"type": "string"},
-                           "interaction": {"enum": ["read", "search", "create", "update", "delete", "transaction"]},
+                           "interaction": {"enum": ["read", "search", "everything", "create", "update",
+                                                    "delete", "transaction"]},
                            "resource_type": {"type": "string"}, "resource_id": {"type": ["string", "null"]},
                            "count": {"type": "integer"}, "outcome": {"enum": ["allowed", "refused"]},
                            "reason": {"type": ["string", "null"]}}},

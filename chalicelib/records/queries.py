@@ -1,10 +1,12 @@
 """A query on one citizen's record, and the one place it runs: one DynamoDB Query on their
 partition, on the by-date or by-code index, within a key range, with every filter applied by
-DynamoDB (categories, statuses, documents hidden from apps). What a query means in FHIR terms is
-fhir/search.py's business; what it costs is here: `count + 1` items read, whatever the record's size."""
+DynamoDB (categories, statuses, documents hidden from apps, a lower bound on the last change).
+What a query means in FHIR terms is fhir/search.py's and fhir/everything.py's business; what it
+costs is here: `count + 1` items read, whatever the record's size."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, List, Optional, Tuple
 
 from chalicelib.dynamodb import Key, one_page
@@ -21,6 +23,8 @@ class RecordQuery:
     categories: Optional[List[str]] = None  # None: any; []: none can match
     statuses: Optional[List[str]] = None
     visible_only: bool = False  # leave out the documents the citizen hid from apps
+    # only the items changed at or after this instant: a filter (no index key holds the change's time)
+    updated_since: Optional[datetime] = None
 
     @property
     def index_key(self) -> str:
@@ -48,10 +52,12 @@ def run_page(patient_id: str, query: RecordQuery, start: Optional[Key]) -> Tuple
     if query.visible_only:
         visible = RecordItem.hidden.does_not_exist() | (RecordItem.hidden == False)  # noqa: E712
         condition = visible if condition is None else condition & visible
+    if query.updated_since is not None:
+        # UTCDateTimeAttribute writes every instant in UTC, fixed width ('2026-11-20T09:00:00.000000+0000',
+        # zero-padded): the strings compare as the instants do, and the bound is written the same way.
+        since = RecordItem.last_updated >= query.updated_since
+        condition = since if condition is None else condition & since
     results = index.query(patient_id, attribute.between(query.low, query.high), filter_condition=condition,
                           scan_index_forward=False, page_size=query.count + 1, last_evaluated_key=start)
     rows, last_key, _ = one_page(RecordRow.from_raw, results, query.count, ("item_key", query.index_key))
     return rows, last_key
-
-
-

@@ -25,6 +25,11 @@ def entry(interaction, resource_type="Observation", count=1, outcome="allowed", 
     ("delete", "Appointment", 1, "a supprimé un rendez-vous.", "deleted an appointment."),
     ("transaction", "Appointment,Observation", 3, "a ajouté 3 éléments en une fois (rendez-vous, mesures de santé).",
      "added 3 items at once (appointments, health measures)."),
+    ("everything", "Patient", 20, "a consulté 20 éléments de votre dossier en une fois.",
+     "read 20 items of your record at once."),
+    ("everything", "Patient", 1, "a consulté un élément de votre dossier.", "read one item of your record."),
+    ("everything", "Patient", 0, "a demandé tout ce qu'elle peut voir de votre dossier, sans rien trouver.",
+     "asked for everything it may see in your record and found nothing."),
     ("history", "Encounter", 2, "a accédé à votre dossier (history Encounter).",
      "accessed your record (history Encounter)."),
 ])
@@ -46,6 +51,14 @@ def test_refused_accesses_say_so_and_why(reason, fr):
     assert shown["sentence"]["fr"].endswith("a voulu modifier une mesure de santé : accès refusé.")
     assert shown["sentence"]["en"].endswith("tried to change a health measure: access refused.")
     assert fr in shown["reason_words"]["fr"] and shown["reason_words"]["en"]
+
+
+def test_a_refused_everything_says_what_was_asked():
+    shown = described(entry("everything", "Patient", 0, outcome="refused", reason="scope"))
+    assert shown["sentence"]["fr"] == ("Bac à sable développeurs a voulu consulter tout ce qu'elle peut voir de votre "
+                                       "dossier : accès refusé.")
+    assert shown["sentence"]["en"] == ("Bac à sable développeurs tried to read everything it may see in your record: "
+                                       "access refused.")
 
 
 def test_times_are_valid_html_and_local_days_group_entries():

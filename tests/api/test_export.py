@@ -201,3 +201,17 @@ def test_the_export_reads_what_the_apps_read_and_nothing_leaks_to_them(client, a
     after = fhir_get(client, "/fhir/DocumentReference", smart_token(client, READ_ALL), _count="100").json_body
     assert [e["resource"]["id"] for e in after["entry"]] == [e["resource"]["id"] for e in before["entry"]]
     assert alice["hidden"] not in {e["resource"]["id"] for e in after["entry"]}
+
+
+def test_the_export_answers_as_the_openapi_describes_them(client, alice):
+    import jsonschema
+    document = client.get("/openapi.json").json_body
+    validator = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/ExportJob",
+                                                 "components": document["components"]})
+    seen = [client.get("/me/export", headers={"Cookie": alice["cookie"]}).json_body,
+            client.post("/me/export", headers={"Cookie": alice["cookie"]}).json_body,
+            wait_for_export(client, alice["cookie"])]
+    assert [view["state"] for view in seen] == ["none", "queued", "ready"]
+    for view in seen:
+        assert not [error.message for error in validator.iter_errors(view)]
+    assert "/me/export/archive" in document["paths"] and "/me/export" in document["paths"]

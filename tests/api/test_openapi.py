@@ -9,7 +9,8 @@ from app import app
 HTML_ROUTES = {"/oauth/authorize", "/signin/franceconnect", "/signin/franceconnect/callback",
                "/signin/franceconnect/logged-out",
                "/", "/apps/{app_id}", "/account/sign-in", "/account/sign-out", "/account/consents",
-               "/account/consents/{app_id}/revoke", "/account/consents/{app_id}/receipt", "/account/history"}
+               "/account/consents/{app_id}/revoke", "/account/consents/{app_id}/receipt", "/account/history",
+               "/account/export", "/account/export/archive"}
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from chalicelib.terminology import load_terminology
 from chalicelib.fhir.service import FhirService
 from chalicelib.identity import routes as signin_routes
 from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.identity.families import families_for
 from chalicelib.identity.service import identity_service_for
 from chalicelib.identity.signin import upstream_sign_in_for
 from chalicelib.identity.store import LinkStore, SessionStore
@@ -61,14 +62,16 @@ review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings, utc_now)
 consent_service = ConsentService(utc_now, ConsentStore())
 citizen_sessions = CitizenSessions(utc_now, SessionStore())
-access_log = AccessLog(utc_now, AuditStore())
+families = families_for(settings, utc_now)
+access_log = AccessLog(utc_now, AuditStore(), names=lambda person_id: families.name(person_id))
 claim_seal = claim_seal_for(settings)
 quotas = quotas_for(settings)
 oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal,
                             quotas, GrantStore())
 citizen_sign_in = upstream_sign_in_for(settings, citizen_sessions, utc_now, LinkStore())
 authorize_flow = AuthorizeFlow(oauth_server, consent_service, citizen_sessions, referential, settings.fhir_base_url,
-                               demo_logins=settings.demo_sign_in, upstream_sign_in=citizen_sign_in is not None)
+                               demo_logins=settings.demo_sign_in, upstream_sign_in=citizen_sign_in is not None,
+                               families=families)
 
 codec = Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url)
 documents = DocumentStore(settings.documents_bucket, settings.region, settings.s3_endpoint)
@@ -90,7 +93,7 @@ app.register_blueprint(records_routes.create_blueprint(access_log, RecordService
 app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_cookies=not settings.is_local))
 app.register_blueprint(export_routes.create_blueprint(export_service, citizen_sessions))
 app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, access_log,
-                                                      settings, citizen_sign_in, export_service))
+                                                      settings, citizen_sign_in, export_service, families))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
                                                 [catalog_openapi, referencing_openapi, oauth_openapi,
                                                  consent_openapi, fhir_openapi, records_openapi, export_openapi]))

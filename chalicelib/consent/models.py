@@ -69,6 +69,13 @@ class Consent(ConsentItem, discriminator="consent"):
     # {family id prefix: unix time after which none of them is}. Pruned at every change, and
     # bounded (consent/service.py MAX_REVOKED_FAMILIES): the item does not grow with revocations.
     revoked_families = JSONAttribute(null=True)
+    # Who gave it, when not the patient: the acting person's internal id, in what capacity
+    # (`representative` of a minor), their name as the pages show it, and the id apps know them by
+    # (fhirUser: RelatedPerson/<ref>). docs/decisions/0018-acting-for-someone-else.md.
+    given_by = UnicodeAttribute(null=True)
+    given_as = UnicodeAttribute(null=True)
+    given_by_name = UnicodeAttribute(null=True)
+    given_by_ref = UnicodeAttribute(null=True)
 
     def family_revoked(self, family_id: Optional[str]) -> bool:
         return family_id is not None and family_id != "" and family_key(family_id) in (self.revoked_families or {})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -15,6 +16,16 @@ from chalicelib.clock import Clock
 DURATIONS = {"30": 30, "90": 90, "180": 180, "365": 365}
 DEFAULT_DURATION = "365"
 MAX_REVOKED_FAMILIES = 20
+
+
+@dataclass(frozen=True)
+class GivenBy:
+    """Someone giving a consent for the patient: who, in what capacity, until when they may."""
+
+    person_id: str
+    kind: str  # representative
+    name: str
+    until: Optional[datetime] = None
 
 
 class ConsentService:
@@ -44,21 +55,33 @@ class ConsentService:
         return set(data_scopes) <= set(consent.scopes["data"]) and set(context) <= set(consent.scopes["context"])
 
     def grant(self, patient_id: str, head: AppHead, data_scopes: List[str], context: List[str],
-              duration_days: int) -> Consent:
-        """Record the citizen's choice; the patient id the app sees stays the same across grants."""
+              duration_days: int, given_by: Optional["GivenBy"] = None) -> Consent:
+        """Record the citizen's choice (or, `given_by`, the choice of someone acting for them: it
+        ends when their right to act does); the patient id the app sees stays the same across grants."""
         now = self.clock()
         previous = self.find(patient_id, head.app_id)
         until = min(now + timedelta(days=duration_days), head.referenced_until)
+        if given_by is not None and given_by.until is not None:
+            until = min(until, given_by.until)
+        receipt = self._receipt(head, data_scopes, context, now, until)
+        if given_by is not None:
+            receipt["given_by"] = {"name": given_by.name, "as": given_by.kind}
         event = ConsentEvent(patient_id, event_key(head.app_id, now), app_id=head.app_id,
                              action="granted", at=now,
-                             detail={"scopes": data_scopes, "context": sorted(context), "until": until.isoformat()},
-                             receipt=self._receipt(head, data_scopes, context, now, until))
+                             detail={"scopes": data_scopes, "context": sorted(context), "until": until.isoformat(),
+                                     **({"given_as": given_by.kind} if given_by else {})},
+                             receipt=receipt)
+        same_actor = previous is not None and given_by is not None and previous.given_by == given_by.person_id
         consent = Consent(
             patient_id, head.app_id, app_id=head.app_id, app_name=head.public["name"], status="active",
             active_app_id=head.app_id, scopes={"data": data_scopes, "context": sorted(context)},
             pairwise_id=previous.pairwise_id if previous else secrets.token_hex(16),
             generation=(previous.generation + 1) if previous else 1,
-            granted_at=now, expires_at=until, receipt_key=event.item_key)
+            granted_at=now, expires_at=until, receipt_key=event.item_key,
+            given_by=given_by.person_id if given_by else None, given_as=given_by.kind if given_by else None,
+            given_by_name=given_by.name if given_by else None,
+            given_by_ref=(previous.given_by_ref if same_actor and previous is not None else secrets.token_hex(16))
+            if given_by else None)
         try:
             self.store.save_with_event(consent, event, int(previous.generation) if previous else None)
         except StaleConsent:
@@ -156,7 +179,8 @@ def consent_view(consent: Consent, now: datetime) -> Dict[str, Any]:
             "scopes": consent.scopes["data"], "context": consent.scopes["context"],
             "granted_at": consent.granted_at.isoformat(), "expires_at": consent.expires_at.isoformat(),
             "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None,
-            "receipt": f"/me/consents/{consent.app_id}/receipt"}
+            "receipt": f"/me/consents/{consent.app_id}/receipt",
+            **({"given_by": {"name": consent.given_by_name, "as": consent.given_as}} if consent.given_by else {})}
 
 
 def approved_entry(data_access: List[Dict[str, Any]], scope: str) -> Optional[Dict[str, Any]]:

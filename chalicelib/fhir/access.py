@@ -16,7 +16,8 @@ import jwt
 from chalicelib.ids import is_app_id
 from chalicelib.bearer import bearer_token, challenge
 from chalicelib.errors import Forbidden, Unauthenticated
-from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal, SealError
+from chalicelib.oauth.claims import (ACTING_AS_CLAIM, ACTOR_CLAIM, APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM,
+                                     ClaimSeal, SealError)
 from chalicelib.oauth.keys import TokenKeys
 from chalicelib.oauth.scopes import DataScope, InvalidScope, ScopeRequest, categories_allowed
 
@@ -54,6 +55,19 @@ class AccessGrant:
     scope_text: str
     app_epoch: int  # the app's token epoch when the token was issued (AppHead.token_epoch)
     family_id: Optional[str] = None  # the token family (revoked as one); None in tokens made before families
+    # Someone acting for the patient (decision 0018): their internal id (for the access history)
+    # and capacity; a representative does not see what the patient hid from their representatives.
+    actor_id: Optional[str] = None
+    acting_as: Optional[str] = None
+
+    @property
+    def for_representative(self) -> bool:
+        return self.acting_as == "representative"
+
+    def sees(self, item) -> bool:
+        """Whether this token may see a record item at all: not a document hidden from apps, nor,
+        for a representative, one the patient hid from their representatives."""
+        return not item.hidden and not (self.for_representative and item.hidden_from_representatives)
 
     def permission(self, resource_type: str, interaction: str) -> Permission:
         """The permission, or 403 insufficient_scope."""
@@ -119,6 +133,14 @@ class TokenVerifier:
         family = claims.get(FAMILY_CLAIM)
         if not isinstance(generation, int) or not isinstance(epoch, int) or not isinstance(family, (str, type(None))):
             raise invalid_token("The access token is not valid here.")
+        actor_id, acting_as = None, claims.get(ACTING_AS_CLAIM)
+        if acting_as is not None:  # someone acting for the patient: sealed like the patient
+            try:
+                actor_id = self.seal.unseal(claims.get(ACTOR_CLAIM), app_id)
+            except SealError:
+                raise invalid_token("The access token is not valid here.") from None
+            if acting_as != "representative":
+                raise invalid_token("The access token is not valid here.")
         return AccessGrant(app_id, str(claims["patient"]), patient_id, generation, scopes, str(claims.get("scope", "")),
-                           epoch, family), float(claims["exp"])
+                           epoch, family, actor_id, acting_as), float(claims["exp"])
 

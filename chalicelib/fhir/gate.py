@@ -83,7 +83,7 @@ class Gate:
         PutItem of the entry as its model serializes it (PynamoDB's save would add a third of a
         millisecond of our own time to every call for nothing: the entry is new, unconditional)."""
         entry = new_entry(grant.patient_id, grant.app_id, self.clock(), interaction, resource_type, resource_id,
-                          count, outcome, reason)
+                          count, outcome, reason, grant.actor_id, grant.acting_as)
         transaction_connection().client.put_item(TableName=AuditItem.Meta.table_name, Item=entry.serialize(),
                                                  ReturnConsumedCapacity="TOTAL")
 
@@ -92,7 +92,7 @@ class Gate:
         """Round trip 2 of a write: the audit entry and the call's own writes (each with its
         condition), in one transaction that touches this citizen's items only."""
         entry = new_entry(grant.patient_id, grant.app_id, self.clock(), interaction, resource_type, resource_id,
-                          count)
+                          count, actor_id=grant.actor_id, acting_as=grant.acting_as)
         try:
             with TransactWrite(connection=transaction_connection()) as transaction:
                 transaction.save(entry)

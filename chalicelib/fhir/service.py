@@ -58,7 +58,7 @@ class FhirService:
         elif is_resource_id(resource_id):
             key = item_key(resource_type, resource_id)
         item, _ = self.gate.admit(grant, "read", resource_type, resource_id[:64], record_key=key)
-        if item is not None and (item.hidden or not permission.covers(item.category)):
+        if item is not None and (not grant.sees(item) or not permission.covers(item.category)):
             item = None
         self.gate.log(grant, "read", resource_type, resource_id[:64], count=1 if item else 0)
         if item is None:
@@ -70,6 +70,7 @@ class FhirService:
         permission = self._permission(grant, resource_type, "search")
         plan = plan_search(resource_type, params, grant.pairwise_id, lenient, self.fhir_base_url,
                            permission.categories)
+        plan.hide_from_representatives = plan.visible_only and grant.for_representative
         start = decode_cursor(plan, grant.patient_id) if plan.searchable else None  # forged: 400, no read
 
         def page() -> Tuple[List[RecordRow], Optional[str]]:
@@ -90,6 +91,8 @@ class FhirService:
         a read. Logged and costed as a search page (fhir/everything.py)."""
         patient, granted = self._everything_permissions(grant)
         plan = plan_everything(params, lenient, patient, granted)  # bad parameter or forged cursor: 400, no read
+        for query in plan.queries.values():
+            query.hide_from_representatives = query.visible_only and grant.for_representative
         mine = resource_id == grant.pairwise_id
         item, found = self.gate.admit(grant, "everything", "Patient", resource_id[:64],
                                       record_key="Patient#self" if mine and plan.patient else None,
@@ -151,6 +154,9 @@ class FhirService:
         item = self._item(grant, resource_type, resource_id, indexed, version=expected + 1)
         condition = ((RecordItem.version == expected) & (RecordItem.source_app == grant.app_id)
                      & (RecordItem.hidden.does_not_exist() | (RecordItem.hidden == False)))  # noqa: E712
+        if grant.for_representative:  # nor one the patient hid from their representatives
+            condition = condition & (RecordItem.hidden_from_representatives.does_not_exist()
+                                     | (RecordItem.hidden_from_representatives == False))  # noqa: E712
         if permission.categories is not None:  # granular scope: the version replaced must be in it too
             condition = condition & RecordItem.category.is_in(*sorted(permission.categories))
         with self._content_of(item, indexed):
@@ -300,7 +306,7 @@ class FhirService:
              permission: Permission, item: Optional[RecordItem]) -> RecordItem:
         """`item`, read by the gate, if this app wrote it (else 404 if invisible to it, as for a
         read: absent, hidden, or outside the categories of its scope; 403 if another app's)."""
-        if item is None or item.hidden or not permission.covers(item.category):
+        if item is None or not grant.sees(item) or not permission.covers(item.category):
             self.gate.log(grant, interaction, resource_type, resource_id[:64], count=0)
             raise NotFound(f"{resource_type}/{resource_id[:64]} is not known.")
         if item.source_app != grant.app_id:

@@ -73,6 +73,11 @@ class CitizenSessions:
                                   headers={"WWW-Authenticate": 'Cookie realm="mes-appstore"'})
         return session.patient_id
 
+    def act_for(self, session: SessionItem, person_id: Optional[str]) -> None:
+        """The pages now show the space of `person_id` (whom the caller checked the citizen may
+        act for), or the citizen's own (None)."""
+        self.store.set_acting_for(session, person_id)
+
     def end(self, session_id: Optional[str]) -> None:
         """Sign-out: the session is gone, and with it every online_access refresh token of it."""
         if not session_id or len(session_id) > 100:

@@ -22,6 +22,8 @@ class SessionItem(GrantItem, discriminator="session"):
     signin_verifier = UnicodeAttribute(null=True)
     signin_next = UnicodeAttribute(null=True)
     signin_started_at = UTCDateTimeAttribute(null=True)
+    # Whose space the pages show, when the citizen switched to someone they act for ("Mes proches").
+    acting_for = UnicodeAttribute(null=True)
 
 
 class CitizenLink(GrantItem, discriminator="citizen"):

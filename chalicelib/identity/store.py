@@ -39,6 +39,11 @@ class SessionStore:
         session.update(actions=[SessionItem.patient_id.set(patient_id),
                                 SessionItem.signed_in_by.set(signed_in_by)])
 
+    def set_acting_for(self, session: SessionItem, person_id: Optional[str]) -> None:
+        """Whose space the session's pages show (None: the citizen's own); one UpdateItem."""
+        action = SessionItem.acting_for.set(person_id) if person_id else SessionItem.acting_for.remove()
+        session.update(actions=[action])
+
     def keep_sign_in(self, session: SessionItem, state: str, nonce: str, verifier: str, next_path: str,
                      started_at: datetime) -> None:
         """An upstream sign-in under way, kept in the session (one UpdateItem, unconditional): it

@@ -1,4 +1,8 @@
-"""The authorization endpoint as a citizen meets it: sign-in, the consent page, the decision."""
+"""The authorization endpoint as a citizen meets it: sign-in (fresh enough for prompt=login and
+max_age), "for whom?" when they may act for someone else, the consent page, the decision.
+
+Longer than 300 lines: one flow whose steps read and answer the same request in order (OIDC's
+prompt values bear on several of them); split apart, each step would take the whole request."""
 from __future__ import annotations
 
 import hmac
@@ -16,9 +20,10 @@ from chalice.app import Request
 from chalicelib import web
 from chalicelib.web import i18n
 from chalicelib.catalog.referential import Referential
-from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, approved_entry
+from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, GivenBy, approved_entry
 from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, session_key
+from chalicelib.identity.families import SELF, ActingFor, Families, Person, choice_of, chosen
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
@@ -49,9 +54,10 @@ class Outcome:
 class AuthorizeFlow:
     def __init__(self, server: BrokerServer, consents: ConsentService, sessions: CitizenSessions,
                  referential: Referential, fhir_base_url: str, demo_logins: bool,
-                 upstream_sign_in: bool = False) -> None:
+                 upstream_sign_in: bool = False, families: Optional[Families] = None) -> None:
         self.server, self.consents, self.sessions, self.referential = server, consents, sessions, referential
         self.fhir_base_url, self.demo_logins, self.upstream_sign_in = fhir_base_url, demo_logins, upstream_sign_in
+        self.families = families
 
     @property
     def demo_patients(self) -> List[Dict[str, Any]]:
@@ -107,7 +113,7 @@ class AuthorizeFlow:
         # Our own sign-in and consent forms carry a CSRF token; a bare POST of the authorization
         # request by an app (authorize-post) carries none and is treated like a GET.
         picked = form.get("login_hint") if form.get("csrf_token") else None  # the demo picker's choice
-        ours = bool(form.get("decision") or picked)
+        ours = bool(form.get("decision") or picked or form.get("patient_choice"))
         if ours and not hmac.compare_digest(form.get("csrf_token", ""), session.csrf_token):
             return self._error("invalid_request", "The form expired or did not come from this site; start again.",
                                None, None, status=403, session_id=session_id)
@@ -145,6 +151,14 @@ class AuthorizeFlow:
                                    redirect_uri, data.get("state"), session_id=session_id)
             return self._page("login.html", again, session_id, session, client, hint=data.get("login_hint"))
 
+        acting, asked = self._for_whom(data, form, session_id, session, client, prompt)
+        if asked is not None:
+            return asked
+        patient_id = acting.person.id
+        given_by = None if acting.kind == SELF else GivenBy(
+            session.patient_id, acting.kind, self.families.name(session.patient_id) or "" if self.families else "",
+            acting.until)
+
         decision = form.get("decision")
         if decision == "deny":
             return self._back(redirect_uri, [("error", "access_denied"), ("state", data["state"])], session_id)
@@ -153,15 +167,40 @@ class AuthorizeFlow:
             if granted and not chosen:
                 return self._back(redirect_uri, [("error", "access_denied"), ("state", data["state"])], session_id)
             duration = DURATIONS.get(form.get("duration", DEFAULT_DURATION), DURATIONS[DEFAULT_DURATION])
-            consent = self.consents.grant(session.patient_id, client.head, chosen, sorted(context), duration)
+            consent = self.consents.grant(patient_id, client.head, chosen, sorted(context), duration, given_by)
             return self._issue(grant, consent, chosen, context, session_id, session)
-        active = self.consents.active(session.patient_id, client.get_client_id())
-        if "consent" not in prompt and self.consents.covers(active, granted, context):
+        active = self.consents.active(patient_id, client.get_client_id())
+        # A consent stands for whoever gave it: someone else acting for the patient gives their own.
+        given_here = active is not None and active.given_by == (given_by.person_id if given_by else None)
+        if "consent" not in prompt and given_here and self.consents.covers(active, granted, context):
             return self._issue(grant, active, granted, context, session_id, session)
         if "none" in prompt:
             return self._error("consent_required", "The citizen has not consented to this; prompt=none allows no page.",
                                redirect_uri, data.get("state"), session_id=session_id)
-        return self._consent_page(data, session_id, session, client, granted, context)
+        return self._consent_page(data, session_id, session, client, granted, context, acting)
+
+    def _for_whom(self, data, form, session_id, session, client, prompt) -> Tuple[ActingFor, Optional[Outcome]]:
+        """Whom this authorization is for: the signed-in person, or someone they may act for, chosen
+        on the "for whom?" page (SMART's standalone patient picker). A choice is an opaque value
+        bound to the session: a crafted one, or one for someone the person may not act for, is refused."""
+        options = (self.families.options(session.patient_id) if self.families
+                   else [ActingFor(Person.unknown(session.patient_id), SELF)])
+        if len(options) == 1:
+            return options[0], None
+        choice = form.get("patient_choice")
+        if not choice:
+            if "none" in prompt:
+                return options[0], self._error("interaction_required", "The person must choose whom this is for; "
+                                               "prompt=none allows no page.", data["redirect_uri"], data.get("state"),
+                                               session_id=session_id)
+            return options[0], self._page("for_whom.html", data, session_id, session, client, options=[
+                {"choice": choice_of(session.csrf_token, option.person.id), "name": option.person.name,
+                 "kind": option.kind, "until": option.until} for option in options])
+        option = chosen(session.csrf_token, choice, options)
+        if option is not None:
+            return option, None
+        return options[0], self._error("access_denied", "You may not act for this person.", None, None, status=403,
+                                       session_id=session_id)
 
     def _signed_in_after(self, data: Dict[str, str], prompt: set) -> Optional[float]:
         """The time (unix seconds) at or after which the citizen must have signed in: now for
@@ -191,9 +230,8 @@ class AuthorizeFlow:
         grant.request.consented_scope = " ".join([*data_scopes, *sorted(context)])
         # The session rides along for online_access: its refresh tokens live as long as this sign-in.
         # auth_time is when the citizen signed in (OIDC Core 2), not when the code is issued.
-        grant.request.user = Authorization(consent.patient_id, consent.pairwise_id, consent.generation,
-                                           consent.expires_at, session_key=session_key(session_id),
-                                           auth_time=int(_signed_in_at(session)))
+        grant.request.user = Authorization.of_consent(consent, session_key=session_key(session_id),
+                                                      auth_time=int(_signed_in_at(session)))
         status, _, headers = self.server.create_authorization_response(
             grant.request, grant_user=grant.request.user, grant=grant)
         return self._back(headers["Location"], [], session_id)
@@ -220,14 +258,19 @@ class AuthorizeFlow:
                                 "app_name": client.head.public["name"], "patients": self.demo_patients,
                                 "letters": self.referential.ecoscore_method["letters"], **context})
 
-    def _consent_page(self, data, session_id, session, client, granted, context) -> Outcome:
+    def _consent_page(self, data, session_id, session, client, granted, context, acting: ActingFor) -> Outcome:
         public = client.head.public
         requested = [{**(approved_entry(public["data_access"], scope) or {"label": {"fr": scope, "en": scope}}),
                       "scope": scope} for scope in granted]
         patient = next((p for p in self.demo_patients if p["id"] == session.patient_id), None)
         patient_name = f"{patient['given']} {patient['family']}" if patient else session.patient_id
+        acting_for = None if acting.kind == SELF else {"name": acting.person.name, "until": acting.until}
+        # The choice made on the "for whom?" page goes on with the decision (none when there was no choice).
+        several = self.families is not None and len(self.families.options(session.patient_id)) > 1
+        choice = choice_of(session.csrf_token, acting.person.id) if several else None
         return self._page("consent.html", data, session_id, session, client, app=public, requested=requested,
-                          offline="offline_access" in context, patient_name=patient_name,
+                          offline="offline_access" in context, patient_name=patient_name, acting_for=acting_for,
+                          choice=choice,
                           online="online_access" in context and "offline_access" not in context,
                           durations=list(DURATIONS),
                           default_duration=DEFAULT_DURATION)
@@ -266,3 +309,5 @@ def _after_sign_in(data: Dict[str, str], signed_in_after: Optional[float]) -> Di
     again["prompt"] = prompt
     again[AUTH_AFTER] = f"{signed_in_after:.3f}"
     return again
+
+

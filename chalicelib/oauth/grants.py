@@ -51,6 +51,16 @@ class Authorization:
     auth_time: Optional[int] = None
     session_key: Optional[str] = None  # the citizen's sign-in session (online_access lives with it)
     family_id: Optional[str] = None  # the token family: a new one per code, the same through refreshes
+    # Someone acting for the patient, as the consent records it: who (internal id), in what
+    # capacity, and the id the app knows them by (fhirUser: RelatedPerson/<ref>).
+    actor_id: Optional[str] = None
+    acting_as: Optional[str] = None
+    actor_ref: Optional[str] = None
+
+    @classmethod
+    def of_consent(cls, consent, **extra) -> "Authorization":
+        return cls(consent.patient_id, consent.pairwise_id, int(consent.generation), consent.expires_at,
+                   actor_id=consent.given_by, acting_as=consent.given_as, actor_ref=consent.given_by_ref, **extra)
 
     def get_user_id(self) -> str:
         return self.pairwise_id

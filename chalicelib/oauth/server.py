@@ -29,7 +29,7 @@ from chalicelib.errors import ServiceUnavailable
 from chalicelib.ids import is_app_id
 from chalicelib.consent.service import ConsentService
 from chalicelib.oauth.assertions import PrivateKeyJwt
-from chalicelib.oauth.claims import APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal
+from chalicelib.oauth.claims import ACTING_AS_CLAIM, ACTOR_CLAIM, APP_EPOCH_CLAIM, FAMILY_CLAIM, SEALED_CLAIM, ClaimSeal
 from chalicelib.oauth.endpoints import BrokerIntrospection, BrokerRevocation
 from chalicelib.oauth.grants import (Authorization, S256Only, SmartAuthorizationCodeGrant,
                                      SmartRefreshTokenGrant)
@@ -178,7 +178,7 @@ class BrokerServer(AuthorizationServer):
         consent = self.consents.active(patient_id, app_id)
         if consent is None or consent.generation != generation or consent.family_revoked(family_id):
             return None
-        return Authorization(patient_id, consent.pairwise_id, int(consent.generation), consent.expires_at)
+        return Authorization.of_consent(consent)
 
     def query_client(self, client_id: str) -> Optional[Client]:
         """Only a published app, not suspended, withdrawn or lapsed, is a client."""
@@ -266,6 +266,9 @@ class BrokerServer(AuthorizationServer):
                   FAMILY_CLAIM: user.family_id}
         if self.seal is not None:  # the citizen's internal id, for the FHIR API only (oauth/claims.py)
             claims[SEALED_CLAIM] = self.seal.seal(user.patient_id, client.get_client_id())
+        if user.actor_id and self.seal is not None:  # someone acting for the patient (decision 0018)
+            claims[ACTING_AS_CLAIM] = user.acting_as
+            claims[ACTOR_CLAIM] = self.seal.seal(user.actor_id, client.get_client_id())
         token = {"access_token": self._keys().sign(claims, typ="at+jwt"), "token_type": "Bearer",
                  "expires_in": ACCESS_TOKEN_LIFETIME, "scope": scope, "patient": user.pairwise_id,
                  "access_grant_expiration": int(user.consent_expires_at.timestamp())}
@@ -285,8 +288,9 @@ class BrokerServer(AuthorizationServer):
             claims["auth_time"] = user.auth_time
         if user.nonce:
             claims["nonce"] = user.nonce
-        if "fhirUser" in scope.split():
-            claims["fhirUser"] = f"{self.fhir_base_url}/Patient/{user.pairwise_id}"
+        if "fhirUser" in scope.split():  # who is using the app: the patient, or who acts for them
+            claims["fhirUser"] = (f"{self.fhir_base_url}/RelatedPerson/{user.actor_ref}" if user.actor_id
+                                  else f"{self.fhir_base_url}/Patient/{user.pairwise_id}")
         return self._keys().sign(claims)
 
     def _keys(self) -> TokenKeys:

@@ -11,6 +11,7 @@ from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import ConsentService, approved_entry
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions
+from chalicelib.identity.families import SELF, ActingFor, Families, choice_of, chosen
 from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.identity.models import SessionItem
 
@@ -24,22 +25,32 @@ def safe_next(value: Optional[str]) -> str:
 
 @dataclass
 class Visitor:
-    """Who is looking at a page: their session (if any) and, when signed in, the citizen."""
+    """Who is looking at a page: their session (if any) and, when signed in, the citizen; and,
+    when they switched to the space of someone they act for, that person."""
 
     session_id: Optional[str]
     session: Optional[SessionItem]
     citizen: Optional[Dict[str, Any]]
+    acting: Optional[ActingFor] = None
 
     @property
     def patient_id(self) -> Optional[str]:
+        """The signed-in citizen."""
         return self.session.patient_id if self.session is not None else None
+
+    @property
+    def subject_id(self) -> Optional[str]:
+        """Whose space the pages show: the person acted for, else the citizen."""
+        return self.acting.person.id if self.acting is not None else self.patient_id
 
 
 class AccountPages:
     def __init__(self, sessions: CitizenSessions, consents: ConsentService, referential: Referential,
-                 demo_sign_in: bool, franceconnect: bool, upstream: Optional[UpstreamSignIn] = None) -> None:
+                 demo_sign_in: bool, franceconnect: bool, upstream: Optional[UpstreamSignIn] = None,
+                 families: Optional[Families] = None) -> None:
         self.sessions, self.consents, self.referential = sessions, consents, referential
         self.demo_sign_in, self.franceconnect, self.upstream = demo_sign_in, franceconnect, upstream
+        self.families = families
 
     # -- who -------------------------------------------------------------------------------------
 
@@ -57,7 +68,12 @@ class AccountPages:
             person = known.get(session.patient_id)
             citizen = {"id": session.patient_id,
                        "name": f"{person['given']} {person['family']}" if person else None}
-        return Visitor(session_id if session is not None else None, session, citizen)
+        acting = None
+        if session is not None and session.patient_id and session.acting_for and self.families is not None:
+            # Only while the citizen may still act for them (a child's 18th birthday ends it).
+            option = self.families.acting_for(session.patient_id, session.acting_for)
+            acting = option if option is not None and option.kind != SELF else None
+        return Visitor(session_id if session is not None else None, session, citizen, acting)
 
     def form_session(self, session_id: Optional[str]) -> Tuple[str, SessionItem]:
         """The session that carries a form's CSRF token (started when the visitor has none)."""
@@ -95,6 +111,47 @@ class AccountPages:
         self.sessions.end(visitor.session_id)
         return None
 
+    # -- my relatives ("Mes proches") -------------------------------------------------------------
+
+    def relatives(self, visitor: Visitor) -> Dict[str, Any]:
+        """The people the citizen acts for, and those who act for them, each with until when."""
+        families = self.families
+        patient_id = visitor.patient_id or ""
+        if families is None:
+            return {"for": [], "by": []}
+        session = visitor.session
+        secret = session.csrf_token if session is not None else ""
+        acting_for = [{"name": option.person.name, "until": option.until,
+                       "choice": choice_of(secret, option.person.id),
+                       "current": visitor.acting is not None and visitor.acting.person.id == option.person.id}
+                      for option in families.options(patient_id) if option.kind != SELF]
+        acted_by = [{"name": option.person.name, "until": option.until}
+                    for option in families.represented_by(patient_id)]
+        return {"for": acting_for, "by": acted_by, "csrf_token": session.csrf_token if session else None}
+
+    def act_for(self, visitor: Visitor, csrf_token: Optional[str], choice: Optional[str]) -> Optional[str]:
+        """Switch the pages to the space of someone the citizen acts for (an empty choice: back to
+        their own). Returns that person's name (None for their own space)."""
+        session = self.check_form(visitor, csrf_token)
+        if not choice:
+            self.sessions.act_for(session, None)
+            return None
+        options = self.families.options(session.patient_id) if self.families and session.patient_id else []
+        option = chosen(session.csrf_token, choice, options)
+        if option is None or option.kind == SELF:
+            raise Forbidden("You may not act for this person.")
+        self.sessions.act_for(session, option.person.id)
+        return option.person.name
+
+    def majority_notice(self, patient_id: str, consents: Dict[str, List[Dict[str, Any]]]) -> List[str]:
+        """The apps whose consents the citizen's representatives gave ended at their 18th birthday
+        (for the young adult: told on their consents page)."""
+        person = self.families.person(patient_id) if self.families else None
+        if person is None or person.comes_of_age > self.consents.clock():
+            return []
+        return [view["app_name"] for view in consents["past"]
+                if view.get("given_by", {}).get("as") == "representative" and view["status"] == "expired"]
+
     # -- consents --------------------------------------------------------------------------------
 
     def my_consents(self, patient_id: str) -> Dict[str, List[Dict[str, Any]]]:
@@ -116,10 +173,11 @@ class AccountPages:
         return {**receipt, "context_labels": list({str(label): label for label in context}.values())}
 
     def revoke(self, visitor: Visitor, csrf_token: Optional[str], app_id: str) -> Dict[str, Any]:
-        session = self.check_form(visitor, csrf_token)
-        if session.patient_id is None:
+        """Withdraw a consent of the citizen, or of the person whose space they switched to."""
+        self.check_form(visitor, csrf_token)
+        if visitor.subject_id is None:
             raise Forbidden("Sign in to withdraw a consent.")
-        return self.consents.revoke(session.patient_id, app_id)
+        return self.consents.revoke(visitor.subject_id, app_id)
 
     def _described(self, view: Dict[str, Any]) -> Dict[str, Any]:
         ref = self.referential

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from chalicelib.consent.service import ConsentService
 from chalicelib.errors import InvalidRequest
+from chalicelib.identity.families import Families
 from chalicelib.records.audit import AUDIT_RETENTION, AccessLog
 from chalicelib.web import i18n
 
@@ -32,8 +33,8 @@ LOCAL_ZONE = _local_zone()
 
 
 class HistoryPages:
-    def __init__(self, access_log: AccessLog, consents: ConsentService) -> None:
-        self.access_log, self.consents = access_log, consents
+    def __init__(self, access_log: AccessLog, consents: ConsentService, families: Optional[Families] = None) -> None:
+        self.access_log, self.consents, self.families = access_log, consents, families
 
     def history(self, patient_id: str, params: Mapping[str, str]) -> Dict[str, Any]:
         """One page of the citizen's access history, newest first, grouped by day, each entry in
@@ -46,7 +47,8 @@ class HistoryPages:
         invalid = False
         try:
             page = self.access_log.history(patient_id, app_id, cursor, PAGE_SIZE)
-            entries = [described(entry) for entry in page["entries"]]
+            person = self.families.person(patient_id) if self.families else None
+            entries = [described(entry, person.given if person else None) for entry in page["entries"]]
             if page["next"]:
                 next_url = f"{PATH}?" + urlencode({**({"app": app_id} if app_id else {}), "cursor": page["next"]})
         except InvalidRequest:
@@ -72,9 +74,10 @@ class HistoryPages:
                       key=lambda app: (app["name"].casefold(), app["app_id"]))
 
 
-def described(entry: Mapping[str, Any]) -> Dict[str, Any]:
+def described(entry: Mapping[str, Any], patient_given: Optional[str] = None) -> Dict[str, Any]:
     """An access-log entry with its moment in local time and what happened in words, in French and
-    English ({"fr": ..., "en": ...}, as the catalogue's labels)."""
+    English ({"fr": ..., "en": ...}, as the catalogue's labels); and who acted, when someone did
+    for the citizen ("Alice Martin, pour Lina")."""
     moment = datetime.fromisoformat(entry["at"])
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -86,7 +89,10 @@ def described(entry: Mapping[str, Any]) -> Dict[str, Any]:
     return {**entry, "refused": entry["outcome"] != "allowed",
             "datetime": moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "day": local.date().isoformat(), "time": local.strftime("%H:%M"),
-            "sentence": {lang: sentence(entry, lang) for lang in i18n.LANGUAGES}, "reason_words": reason}
+            "sentence": {lang: sentence(entry, lang) for lang in i18n.LANGUAGES}, "reason_words": reason,
+            "acted_by_words": {lang: i18n.translate("history.acted_by", lang, name=entry["acted_by"]["name"] or "?",
+                                                    patient=patient_given or "?") for lang in i18n.LANGUAGES}
+            if entry.get("acted_by") else None}
 
 
 def sentence(entry: Mapping[str, Any], lang: str) -> str:

@@ -15,6 +15,7 @@ from chalicelib.edge import Routes, query_values, read_form
 from chalicelib.errors import DomainError, NotFound
 from chalicelib.export.service import ExportService
 from chalicelib.identity.citizens import CitizenSessions
+from chalicelib.identity.families import Families
 from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.observability import logger
 from chalicelib.pages.account import AccountPages, Visitor, safe_next
@@ -28,11 +29,11 @@ _FORM = ["application/x-www-form-urlencoded"]
 
 def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions: CitizenSessions,
                      access_log: AccessLog, settings: Settings, upstream: Optional[UpstreamSignIn] = None,
-                     exports: Optional[ExportService] = None) -> Blueprint:
+                     exports: Optional[ExportService] = None, families: Optional[Families] = None) -> Blueprint:
     catalog_pages = CatalogPages(catalog)
-    history = HistoryPages(access_log, consents)
+    history = HistoryPages(access_log, consents, families)
     account = AccountPages(sessions, consents, catalog.referential, demo_sign_in=settings.demo_sign_in,
-                           franceconnect=settings.citizen_oidc is not None, upstream=upstream)
+                           franceconnect=settings.citizen_oidc is not None, upstream=upstream, families=families)
     # The sign-out form (on every page) may lead on to the provider's logout (a redirect that CSP's
     # form-action checks too).
     form_targets = (upstream.provider.origin,) if upstream is not None else ()
@@ -75,7 +76,8 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
                 "signed_in": visitor.citizen is not None,
                 "citizen_name": visitor.citizen["name"] if visitor.citizen else None,
                 "csrf_token": visitor.session.csrf_token if visitor.session is not None else None,
-                "demo": account.demo_sign_in}
+                "demo": account.demo_sign_in,
+                "acting_name": visitor.acting.person.name if visitor.acting is not None else None}
 
     def render(template: str, here: str, section: str, visitor: Visitor, context: Dict[str, Any],
                status: int = 200, set_cookies: Optional[List[str]] = None, public: bool = False) -> Response:
@@ -163,23 +165,24 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
     def consents_page():
         """My consents: active and past, each with its receipt and a way to withdraw it."""
         visitor = account.visitor(cookie())
-        if not visitor.patient_id:
+        if not visitor.patient_id or not visitor.subject_id:
             return sign_in_first("/account/consents")
-        listed = account.my_consents(visitor.patient_id)
+        listed = account.my_consents(visitor.subject_id)
         revoked = query().get("revoked")
         revoked_name = next((c["app_name"] for c in listed["past"] if c["app_id"] == revoked), None)
         return render("consents.html", "/account/consents", "consents", visitor,
-                      {"consents": listed, "revoked_name": revoked_name})
+                      {"consents": listed, "revoked_name": revoked_name,
+                       "came_of_age": account.majority_notice(visitor.subject_id, listed)})
 
     def one_consent_page(app_id: str, step: str, template: str, context_of) -> Response:
         """A page about one of the signed-in citizen's consents (`context_of(patient_id)`)."""
         here = f"/account/consents/{app_id}/{step}"
         visitor = account.visitor(cookie())
-        if not visitor.patient_id:
+        if not visitor.patient_id or not visitor.subject_id:
             return sign_in_first(here)
         if not is_app_id(app_id):
             raise NotFound("No such consent.")
-        return render(template, here, "consents", visitor, context_of(visitor.patient_id))
+        return render(template, here, "consents", visitor, context_of(visitor.subject_id))
 
     @html_route("/account/consents/{app_id}/receipt", methods=["GET"])
     def receipt_page(app_id: str):
@@ -214,9 +217,31 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         if not visitor.patient_id:
             app_id = query().get("app")
             return sign_in_first("/account/history" + (f"?{urlencode({'app': app_id})}" if app_id else ""))
-        context = history.history(visitor.patient_id, query())
+        context = history.history(visitor.subject_id or visitor.patient_id, query())
         return render("history.html", "/account/history", "history", visitor, context,
                       status=400 if context["invalid"] else 200)
+
+    # -- my relatives: the people I act for, and those who act for me -------------------------------
+
+    @html_route("/account/relatives", methods=["GET"])
+    def relatives_page():
+        """Mes proches: the minors I represent (until their 18th birthday), with a way to switch to
+        their space; and, for a minor, their legal representatives."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first("/account/relatives")
+        return render("relatives.html", "/account/relatives", "relatives", visitor,
+                      {"relatives": account.relatives(visitor), "switched": query().get("switched")})
+
+    @html_route("/account/relatives/act-for", methods=["POST"], content_types=_FORM)
+    def act_for():
+        """Switches the pages to the space of someone I act for (CSRF-checked; `person` empty: back to mine)."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first("/account/relatives")
+        fields = form()
+        name = account.act_for(visitor, fields.get("csrf_token"), fields.get("person"))
+        return see_other("/account/consents" if name else "/account/relatives?switched=self")
 
     # -- my data: the archive of my whole record ---------------------------------------------------
 

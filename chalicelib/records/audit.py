@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from chalicelib.ids import is_app_id
 from chalicelib.errors import InvalidRequest
@@ -22,19 +22,23 @@ AUDIT_RETENTION = timedelta(days=3 * 365)
 
 def new_entry(patient_id: str, app_id: str, at: datetime, interaction: str, resource_type: str,
               resource_id: Optional[str] = None, count: int = 0, outcome: str = "allowed",
-              reason: Optional[str] = None) -> AuditItem:
+              reason: Optional[str] = None, actor_id: Optional[str] = None,
+              acting_as: Optional[str] = None) -> AuditItem:
     stamp = f"{at.isoformat(timespec='microseconds')}#{secrets.token_hex(4)}"
     return AuditItem(patient_id, stamp, app_key=f"{app_id}#{stamp}", app_id=app_id, at=at,
                      interaction=interaction, resource_type=resource_type, resource_id=resource_id,
-                     resources=count, outcome=outcome, reason=reason, expires_at=at + AUDIT_RETENTION)
+                     resources=count, outcome=outcome, reason=reason, expires_at=at + AUDIT_RETENTION,
+                     actor_id=actor_id, acting_as=acting_as)
 
 
 class AccessLog:
     """The citizen's reading of the access log; its storage is `store` (records/store.py)."""
 
-    def __init__(self, clock: Clock, store: Optional[AuditStore] = None) -> None:
+    def __init__(self, clock: Clock, store: Optional[AuditStore] = None,
+                 names: Optional[Callable[[str], Optional[str]]] = None) -> None:
         self.clock = clock
         self.store = store or AuditStore()
+        self.names = names  # a person's name from their internal id (identity/families.py)
 
     def history(self, patient_id: str, app_id: Optional[str] = None, cursor: Optional[str] = None,
                 limit: int = 20) -> Dict[str, Any]:
@@ -49,8 +53,15 @@ class AccessLog:
         entries = [{"at": item.at.isoformat(), "app_id": item.app_id, "app_name": names.get(item.app_id, item.app_id),
                     "interaction": item.interaction, "resource_type": item.resource_type,
                     "resource_id": item.resource_id, "count": int(item.resources), "outcome": item.outcome,
-                    "reason": item.reason} for item in items]
+                    "reason": item.reason, **self._actor(item)} for item in items]
         return {"entries": entries, "next": cursors.encode({"p": last}) if last else None}
+
+    def _actor(self, item: AuditItem) -> Dict[str, Any]:
+        """Who acted through the app for the citizen, if not the citizen: their name and capacity."""
+        if not item.actor_id:
+            return {}
+        name = self.names(item.actor_id) if self.names is not None else None
+        return {"acted_by": {"name": name, "as": item.acting_as}}
 
 
 def _position(cursor: Optional[str], app_id: Optional[str]) -> Optional[str]:

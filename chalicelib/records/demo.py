@@ -105,6 +105,17 @@ def demo_resources(patient: Dict[str, Any], now: datetime) -> Iterable[Tuple[str
                              "type": [{"text": "Lieu · Location"}]}]}
 
 
+def _secret_document(patient: Dict[str, Any], now: datetime) -> Dict[str, Any]:
+    text = (f"Consultation au centre de santé\nPatient : {patient['given']} {patient['family']}\n"
+            "Document fictif de démonstration, masqué aux représentants légaux à la demande du patient.")
+    return {"resourceType": "DocumentReference", "status": "current",
+            "type": {"coding": [{"system": _LOINC, "code": "11488-4"}]},
+            "date": (now - timedelta(days=20)).isoformat(), "author": [{"display": "Centre de santé Belleville"}],
+            "description": "Consultation au centre de santé (confidentielle)",
+            "content": [{"attachment": {"contentType": "text/plain; charset=utf-8", "title": "Consultation",
+                                        "data": base64.b64encode(text.encode("utf-8")).decode("ascii")}}]}
+
+
 def seed_demo_records(codec: Codec, directory: Path, now: Optional[datetime] = None,
                       store: Optional[RecordStore] = None) -> int:
     """Write every demo citizen's record (their Patient, documents, measures, appointments); how
@@ -122,4 +133,10 @@ def _demo_items(codec: Codec, patients: List[Dict[str, Any]], now: datetime) -> 
         for number, (resource_type, app_id, resource) in enumerate(demo_resources(patient, now)):
             indexed = codec.check(resource_type, resource, "demo", now)
             yield RecordItem.of(patient["id"], resource_type, f"demo{number:04d}", indexed, app_id, now)
+        if patient.get("secret_document"):  # a minor's document hidden from their representatives
+            resource = _secret_document(patient, now)
+            item = RecordItem.of(patient["id"], "DocumentReference", "demo-secret",
+                                 codec.check("DocumentReference", resource, "demo", now), None, now)
+            item.hidden_from_representatives = True
+            yield item
 

@@ -57,6 +57,8 @@ class RecordItem(Model):
     category = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)
     hidden = BooleanAttribute(null=True)  # a document the citizen hid from every app
+    # a document a minor hid from their legal representatives, and from the apps they authorised
+    hidden_from_representatives = BooleanAttribute(null=True)
     content_key = UnicodeAttribute(null=True)  # S3 key of a document's content too large to inline
 
     by_date = ByDate()
@@ -89,6 +91,7 @@ class RecordRow:
     content_key: Optional[str]
     category: Optional[str]
     hidden: Optional[bool]
+    hidden_from_representatives: Optional[bool] = None
 
     @classmethod
     def from_raw(cls, raw: Dict[str, Dict[str, Any]]) -> "RecordRow":
@@ -97,7 +100,8 @@ class RecordRow:
             return value.get("S") if value else None
         return cls(raw["item_key"]["S"], raw["resource"]["S"], int(raw["version"]["N"]),
                    _DATES.deserialize(raw["last_updated"]["S"]), text("source_app"), text("content_key"),
-                   text("category"), (raw.get("hidden") or {}).get("BOOL"))
+                   text("category"), (raw.get("hidden") or {}).get("BOOL"),
+                   (raw.get("hidden_from_representatives") or {}).get("BOOL"))
 
 
 _DATES = UTCDateTimeAttribute()
@@ -124,6 +128,9 @@ class AuditItem(Model):
     app_id = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     interaction = UnicodeAttribute()  # read | search | everything | create | update | delete | transaction
+    # Someone who acted for the citizen through the app (their legal representative): who, and as what.
+    actor_id = UnicodeAttribute(null=True)
+    acting_as = UnicodeAttribute(null=True)
     resource_type = UnicodeAttribute()
     resource_id = UnicodeAttribute(null=True)
     # resources returned or written; stored as `count`, named so as not to hide Model.count()

@@ -30,12 +30,13 @@ PATHS = {
             "401": _ERRORS["401"]}}},
     "/me/documents/{document_id}/visibility": {"put": {
         "operationId": "setDocumentVisibility", "tags": ["citizen"],
-        "summary": "Hide a document from every app, or show it again", "security": _COOKIE,
+        "summary": "Hide a document from every app, or from my legal representatives, or show it again",
+        "security": _COOKIE,
         "parameters": [{"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["hidden"], "additionalProperties": False,
-            "properties": {"hidden": {"type": "boolean"}}}}}},
-        "responses": {"200": _ok({"type": "object", "required": ["id", "hidden"]}), **_ERRORS,
+            "type": "object", "minProperties": 1, "additionalProperties": False,
+            "properties": {"hidden": {"type": "boolean"}, "hidden_from_representatives": {"type": "boolean"}}}}}},
+        "responses": {"200": _ok({"type": "object", "required": ["id"]}), **_ERRORS,
                       "404": {"$ref": "#/components/responses/NotFound"}}}},
 }
 
@@ -48,5 +49,9 @@ SCHEMAS = {
                                                     "delete", "transaction"]},
                            "resource_type": {"type": "string"}, "resource_id": {"type": ["string", "null"]},
                            "count": {"type": "integer"}, "outcome": {"enum": ["allowed", "refused"]},
-                           "reason": {"type": ["string", "null"]}}},
+                           "reason": {"type": ["string", "null"]},
+                           "acted_by": {"type": "object", "description": "Who acted through the app for me, "
+                                        "when not me: my legal representative",
+                                        "properties": {"name": {"type": ["string", "null"]},
+                                                       "as": {"enum": ["representative"]}}}}},
 }

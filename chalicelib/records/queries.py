@@ -23,6 +23,7 @@ class RecordQuery:
     categories: Optional[List[str]] = None  # None: any; []: none can match
     statuses: Optional[List[str]] = None
     visible_only: bool = False  # leave out the documents the citizen hid from apps
+    hide_from_representatives: bool = False  # and those a minor hid from their representatives
     # only the items changed at or after this instant: a filter (no index key holds the change's time)
     updated_since: Optional[datetime] = None
 
@@ -52,6 +53,10 @@ def run_page(patient_id: str, query: RecordQuery, start: Optional[Key]) -> Tuple
     if query.visible_only:
         visible = RecordItem.hidden.does_not_exist() | (RecordItem.hidden == False)  # noqa: E712
         condition = visible if condition is None else condition & visible
+    if query.hide_from_representatives:
+        shown = (RecordItem.hidden_from_representatives.does_not_exist()
+                 | (RecordItem.hidden_from_representatives == False))  # noqa: E712
+        condition = shown if condition is None else condition & shown
     if query.updated_since is not None:
         # UTCDateTimeAttribute writes every instant in UTC, fixed width ('2026-11-20T09:00:00.000000+0000',
         # zero-padded): the strings compare as the instants do, and the bound is written the same way.

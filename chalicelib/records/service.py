@@ -26,18 +26,25 @@ class RecordService:
                               "type": coding.get("code"), "type_label": coding.get("display"),
                               "description": resource.get("description"),
                               "author": [a.get("display") for a in resource.get("author", [])],
-                              "hidden": bool(item.hidden), "source_app": item.source_app})
+                              "hidden": bool(item.hidden),
+                              "hidden_from_representatives": bool(item.hidden_from_representatives),
+                              "source_app": item.source_app})
         return {"documents": documents}
 
     def set_visibility(self, patient_id: str, document_id: str, body: Any) -> Dict[str, Any]:
-        """Hide a document from every app, or show it again: effective at the apps' next call."""
-        if not isinstance(body, dict) or set(body) != {"hidden"} or not isinstance(body["hidden"], bool):
-            raise InvalidRequest('The body must be {"hidden": true} or {"hidden": false}.',
-                                 [{"pointer": "/hidden", "message": "a boolean, and nothing else"}])
+        """Hide a document from every app (`hidden`), or from one's legal representatives and the
+        apps they authorised (`hidden_from_representatives`: a minor's medical secrecy), or show it
+        again: effective at the apps' next call."""
+        flags = {"hidden", "hidden_from_representatives"}
+        if not isinstance(body, dict) or not body or not set(body) <= flags or \
+                not all(isinstance(value, bool) for value in body.values()):
+            raise InvalidRequest('The body must set "hidden" or "hidden_from_representatives" (or both) to true '
+                                 'or false, and nothing else.',
+                                 [{"pointer": f"/{name}", "message": "a boolean"} for name in sorted(flags)])
         if not is_resource_id(document_id):
             raise NotFound(f"No document '{document_id[:64]}'.")
         try:
-            self.store.set_document_hidden(patient_id, document_id, body["hidden"])
+            self.store.set_document_flags(patient_id, document_id, body)
         except MissingRecord:
             raise NotFound(f"No document '{document_id}'.") from None
-        return {"id": document_id, "hidden": body["hidden"]}
+        return {"id": document_id, **body}

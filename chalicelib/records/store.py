@@ -26,11 +26,13 @@ class RecordStore:
         return iter(RecordItem.by_date.query(patient_id, RecordItem.date_key.startswith("DocumentReference#"),
                                              scan_index_forward=False))
 
-    def set_document_hidden(self, patient_id: str, document_id: str, hidden: bool) -> None:
-        """Hide a document from every app, or show it again, if it is in the record (one UpdateItem)."""
+    def set_document_flags(self, patient_id: str, document_id: str, flags: Dict[str, bool]) -> None:
+        """Set a document's `hidden` and `hidden_from_representatives` flags, if it is in the record
+        (one UpdateItem)."""
+        actions = [getattr(RecordItem, name).set(value) for name, value in sorted(flags.items())]
         try:
             RecordItem(patient_id, f"DocumentReference#{document_id}").update(
-                actions=[RecordItem.hidden.set(hidden)], condition=RecordItem.item_key.exists())
+                actions=actions, condition=RecordItem.item_key.exists())
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise  # throttled or failed: a 503 at the edge, never a 404 for a document that is there

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
@@ -46,10 +47,16 @@ def _translate(context: Context, key: str, **values: object) -> str:
     return i18n.translate(key, context.get("lang") or i18n.DEFAULT_LANGUAGE, **values)
 
 
+def _dated(values: Dict[str, object], lang: str) -> Dict[str, object]:
+    """The values with each date written in `lang` (a sentence in both languages gets each its own)."""
+    return {name: i18n.long_date(value, lang) if isinstance(value, (date, datetime)) else value
+            for name, value in values.items()}
+
+
 def _both(key: str, **values: object) -> Markup:
     """A sentence in French, then in English beside it: for the pages of the authorization flow,
     shown before the citizen could choose a language."""
-    french, english = (escape(i18n.translate(key, lang, **values)) for lang in ("fr", "en"))
+    french, english = (escape(i18n.translate(key, lang, **_dated(values, lang))) for lang in ("fr", "en"))
     return Markup(f'{french}<span class="en" lang="en">{english}</span>')  # noqa: S704 - both parts escaped
 
 
@@ -60,7 +67,7 @@ def _in(lang: str, key: str, **values: object) -> str:
 
 def _both_plain(key: str, **values: object) -> str:
     """The same, as plain text ("Autoriser X · Allow X"): for a title."""
-    return f"{i18n.translate(key, 'fr', **values)} · {i18n.translate(key, 'en', **values)}"
+    return f"{i18n.translate(key, 'fr', **_dated(values, 'fr'))} · {i18n.translate(key, 'en', **_dated(values, 'en'))}"
 
 
 @pass_context

@@ -85,9 +85,9 @@ def test_an_active_consent_skips_the_page_unless_prompt_consent(client):
     verifier, challenge = pkce()
     response, page = consent(client, challenge)
     redirect_params(response)
-    again = client.get(authorize_url(challenge), headers={"Cookie": cookie_of(page)})
+    again = signed_in(client, authorize_url(challenge), headers={"Cookie": cookie_of(page)})
     assert "code" in redirect_params(again)
-    forced = client.get(authorize_url(challenge, prompt="consent"), headers={"Cookie": cookie_of(page)})
+    forced = signed_in(client, authorize_url(challenge, prompt="consent"), headers={"Cookie": cookie_of(page)})
     assert forced.status_code == 200 and b'name="decision"' in forced.body
 
 

@@ -8,7 +8,7 @@ import jwt
 
 from chalicelib.identity.citizens import session_key
 from chalicelib.identity.models import SessionItem
-from tests.helpers.oauth import (SANDBOX, authorize_url, consent, cookie_of, exchange, pkce, read_form,
+from tests.helpers.oauth import (SANDBOX, authorize_url, cookie_of, exchange, pkce, read_form,
                                  redirect_params, signed_in, submitted_fields)
 from tests.helpers.pages import FORM, html
 
@@ -32,10 +32,13 @@ def sign_in_earlier(cookie, minutes):
     return int(session.created_at.timestamp())
 
 
-def alice_with_consent(client):
-    """Alice signed in (her session's cookie), having consented to OPENID; and the tokens."""
+def lea_with_consent(client):
+    """Léa signed in (her session's cookie; she acts for herself only: no "for whom?" step), having
+    consented to OPENID; and the tokens."""
     verifier, challenge = pkce()
-    answer, page = consent(client, challenge, scope=OPENID)
+    page = signed_in(client, authorize_url(challenge, login_hint="demo-lea", scope=OPENID))
+    answer = client.post("/oauth/authorize", body=urlencode(submitted_fields(page.body.decode()) + [
+        ("decision", "allow")]), headers={**FORM, "Cookie": cookie_of(page)})
     token = exchange(client, redirect_params(answer)["code"], verifier).json_body
     return cookie_of(page), token
 
@@ -47,14 +50,14 @@ def test_prompt_none_without_a_session_is_login_required(client):
 
 
 def test_prompt_none_without_the_consent_is_consent_required(client):
-    cookie, _ = alice_with_consent(client)
+    cookie, _ = lea_with_consent(client)
     answer = client.get(authorize_url(pkce()[1], prompt="none", scope=OPENID + " patient/Appointment.rs"),
                         headers={"Cookie": cookie})
     assert redirect_params(answer)["error"] == "consent_required"
 
 
 def test_prompt_none_with_a_session_and_the_consent_gives_a_code_and_no_page(client):
-    cookie, _ = alice_with_consent(client)
+    cookie, _ = lea_with_consent(client)
     verifier, challenge = pkce()
     answer = client.get(authorize_url(challenge, prompt="none", scope=OPENID), headers={"Cookie": cookie})
     token = exchange(client, redirect_params(answer)["code"], verifier)
@@ -69,13 +72,14 @@ def test_prompt_none_goes_with_nothing_else(client):
 
 
 def test_prompt_login_asks_a_signed_in_person_to_sign_in_again(client):
-    cookie, first = alice_with_consent(client)
+    cookie, first = lea_with_consent(client)
     picker = client.get(authorize_url(pkce()[1], prompt="login", scope=OPENID), headers={"Cookie": cookie})
     assert is_picker(picker)  # not the code, though her session and consent stand
     assert 'name="prompt" value="login"' not in picker.body.decode()  # asked once: "after now" is carried on
 
     verifier, challenge = pkce()
-    picker = client.get(authorize_url(challenge, prompt="login", scope=OPENID), headers={"Cookie": cookie})
+    picker = client.get(authorize_url(challenge, prompt="login", scope=OPENID, login_hint="demo-lea"),
+                        headers={"Cookie": cookie})
     answer = client.post("/oauth/authorize", body=urlencode(submitted_fields(picker.body.decode())),
                          headers={**FORM, "Cookie": cookie})
     token = exchange(client, redirect_params(answer)["code"], verifier).json_body  # consent stood: no page
@@ -84,7 +88,7 @@ def test_prompt_login_asks_a_signed_in_person_to_sign_in_again(client):
 
 
 def test_max_age_asks_again_only_once_the_sign_in_is_older(client):
-    cookie, first = alice_with_consent(client)
+    cookie, first = lea_with_consent(client)
     fresh = client.get(authorize_url(pkce()[1], max_age="600", scope=OPENID), headers={"Cookie": cookie})
     assert fresh.status_code == 302 and "code=" in fresh.headers["Location"]
     signed_in_at = sign_in_earlier(cookie, 20)
@@ -107,9 +111,9 @@ def test_a_login_hint_preselects_but_never_signs_in(client):
 
 
 def test_a_login_hint_never_switches_a_signed_in_browser(client):
-    cookie, _ = alice_with_consent(client)
+    cookie, _ = lea_with_consent(client)
     hinted = client.get(authorize_url(pkce()[1], login_hint="demo-karim", scope=OPENID), headers={"Cookie": cookie})
-    assert is_picker(hinted)  # the person chooses; Alice is still the one signed in
+    assert is_picker(hinted)  # the person chooses; Léa is still the one signed in
     assert [c["app_id"] for c in client.get("/me/consents", headers={"Cookie": cookie}).json_body["active"]] == \
         [SANDBOX]
     none = client.get(authorize_url(pkce()[1], login_hint="demo-karim", prompt="none", scope=OPENID),

@@ -140,7 +140,7 @@ def test_sign_in_with_the_demo_picker_goes_to_next_with_a_new_session(client):
     page = client.get("/account/sign-in?next=/account/consents")
     assert page.status_code == 200
     body = html(page)
-    assert body.count('name="login_hint"') == 3 and "FranceConnect" not in body
+    assert body.count('name="login_hint"') == 6 and "FranceConnect" not in body
     assert all(flag in page.headers["Set-Cookie"] for flag in ("HttpOnly", "SameSite=Lax", "Secure"))
     before = cookie_pair(page)
     answer = client.post("/account/sign-in", headers={**FORM, "Cookie": before}, body=urlencode(

@@ -4,7 +4,7 @@ same consent live on."""
 from chalicelib.consent.models import Consent
 from chalicelib.observability import dynamodb_usage
 from tests.helpers.oauth import (OFFLINE, SANDBOX, authorize_url, consent, cookie_of, exchange, form_post, pkce,
-                                 redirect_params, refresh, two_authorizations)
+                                 redirect_params, refresh, signed_in, two_authorizations)
 from tests.helpers.pages import session_cookie
 from tests.helpers.smart import fhir_get
 
@@ -65,7 +65,7 @@ def test_revocations_beyond_the_bound_end_every_token_of_the_consent_and_keep_th
     families = [exchange(client, redirect_params(response)["code"], verifier).json_body]
     for _ in range(24):
         verifier, challenge = pkce()
-        again = client.get(authorize_url(challenge, scope=OFFLINE), headers={"Cookie": cookie_of(page)})
+        again = signed_in(client, authorize_url(challenge, scope=OFFLINE), headers={"Cookie": cookie_of(page)})
         families.append(exchange(client, redirect_params(again)["code"], verifier).json_body)
     for tokens in families[:-1]:
         assert form_post(client, "/oauth/revoke", token=tokens["access_token"], client_id=SANDBOX).status_code == 200

@@ -117,6 +117,7 @@ def pkce():
 
 
 def test_consent_then_withdraw_it(open_context, server):
+    from playwright.sync_api import expect  # here: the module loads (and skips) without Playwright
     page = open_context()
     verifier, challenge = pkce()
     page.goto(f"{server}/oauth/authorize?" + urlencode({
@@ -127,6 +128,8 @@ def test_consent_then_withdraw_it(open_context, server):
     check(page, "sign-in-picker")
     page.get_by_label(re.compile("Alice Martin")).check()
     page.get_by_role("button", name=re.compile("Se connecter")).click()
+    check(page, "for-whom")  # Alice represents her children: for whom is it? For herself (the default)
+    page.get_by_role("button", name=re.compile("Continuer")).click()
 
     assert page.locator("input[name=scope]").count() == 2
     check(page, "consent")
@@ -157,12 +160,13 @@ def test_consent_then_withdraw_it(open_context, server):
     page.get_by_role("link", name="Historique des accès", exact=True).first.click()
     assert urlsplit(page.url).path == "/account/history"
     timeline = page.locator("ol.timeline > li")
-    assert timeline.count() == 1 and timeline.first.locator("time").get_attribute("datetime").endswith("Z")
+    expect(timeline).to_have_count(1)  # waits for the page the click loads
+    assert timeline.first.locator("time").get_attribute("datetime").endswith("Z")
     assert f"Bac à sable développeurs a consulté {read} mesures de santé." in timeline.first.inner_text()
     page.get_by_label("Application", exact=True).select_option("demo-sandbox")
     page.get_by_role("button", name="Afficher").click()
     assert parse_qs(urlsplit(page.url).query)["app"] == ["demo-sandbox"]
-    assert page.locator("ol.timeline > li").count() == 1
+    expect(page.locator("ol.timeline > li")).to_have_count(1)  # the URL changes before the page is loaded
     check(page, "history")
     page.goto(f"{server}/account/consents")
 
@@ -221,6 +225,53 @@ def test_languages_and_the_sign_in_page(open_context, server):
     page.get_by_role("button", name="Sign in").click()
     assert urlsplit(page.url).path == "/account/consents"
     assert page.get_by_text("No app has access to your record.").count() == 1
+
+
+def test_a_parent_authorises_an_app_for_their_teenager(open_context, server):
+    """Alice picks Noah (16) at authorization; the app reads his measures, never the document he
+    hid from his representatives; his history says who acted."""
+    page = open_context()
+    verifier, challenge = pkce()
+    page.goto(f"{server}/oauth/authorize?" + urlencode({
+        "response_type": "code", "client_id": "demo-sandbox", "redirect_uri": REDIRECT,
+        "scope": "launch/patient patient/Observation.rs patient/DocumentReference.rs", "state": "teen",
+        "aud": f"{server}/fhir", "code_challenge": challenge, "code_challenge_method": "S256", "prompt": "consent"}))
+    page.get_by_label(re.compile("Alice Martin")).check()
+    page.get_by_role("button", name=re.compile("Se connecter")).click()
+    page.get_by_label(re.compile("Noah Martin")).check()
+    page.get_by_role("button", name=re.compile("Continuer")).click()
+    assert page.get_by_text(re.compile("Pour le dossier de Noah Martin")).count() == 1
+    check(page, "consent-for-a-child")
+    page.get_by_role("button", name=re.compile("Autoriser")).click()
+    page.wait_for_url(f"{REDIRECT}*")
+    code = parse_qs(urlsplit(page.url).query)["code"][0]
+    token = page.request.post(f"{server}/oauth/token", form={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": "demo-sandbox", "code_verifier": verifier}).json()
+    measures = fhir_get(server, token, "Observation?_count=5")
+    assert measures["entry"] and all(e["resource"]["subject"]["reference"] == f"Patient/{token['patient']}"
+                                     for e in measures["entry"])
+    documents = fhir_get(server, token, "DocumentReference?_count=50")
+    assert len(documents["entry"]) == documents["total"] == 8
+    assert "demo-secret" not in {entry["resource"]["id"] for entry in documents["entry"]}
+    try:
+        fhir_get(server, token, "DocumentReference/demo-secret")
+        raise AssertionError("the hidden document was read")
+    except HTTPError as error:
+        assert error.code == 404
+
+    page.goto(f"{server}/account/relatives")
+    assert page.get_by_text("Noah Martin").count() >= 1
+    check(page, "relatives")
+    page.get_by_role("button", name="Voir l'espace de Noah Martin").click()
+    assert urlsplit(page.url).path == "/account/consents"
+    assert page.get_by_text(re.compile("Vous consultez l'espace de Noah Martin")).count() == 1
+    check(page, "relative-consents")
+    page.goto(f"{server}/account/history")
+    assert page.get_by_text("Par Alice Martin, pour Noah").count() >= 1
+    check(page, "relative-history")
+    page.get_by_role("button", name="Revenir à mon espace").click()
+    assert page.get_by_text(re.compile("Vous consultez")).count() == 0
 
 
 def test_download_my_data(open_context, server):

@@ -24,7 +24,9 @@ def test_a_standard_client_gets_a_working_token(server):
     browser = requests.Session()  # the citizen's browser
     picker = browser.get(url, timeout=10)
     assert picker.status_code == 200 and "Qui êtes-vous" in picker.text
-    consent_page = submit(browser, base, picker.text)
+    for_whom = submit(browser, base, picker.text)  # Alice, the picker's first person, represents her children
+    assert for_whom.status_code == 200 and "Pour qui ?" in for_whom.text
+    consent_page = submit(browser, base, for_whom.text)  # for herself, the first choice
     assert consent_page.status_code == 200 and 'name="decision"' in consent_page.text
     answer = submit(browser, base, consent_page.text, decision="allow")
     assert answer.status_code == 302

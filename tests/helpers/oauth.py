@@ -71,16 +71,32 @@ def cookie_of(response):
     return response.headers["Set-Cookie"].split(";")[0]
 
 
-def signed_in(client, url, headers=None):
+def signed_in(client, url, headers=None, for_whom=None):
     """GET the authorization URL and, where it shows the demo identity picker (a `login_hint` only
-    pre-selects someone: it never signs in), submit the picker as the citizen would. The answer
-    that follows: the consent page, or the redirect to the app; it sets the session's cookie."""
+    pre-selects someone: it never signs in), submit the picker as the citizen would; then, where
+    it asks "for whom?" (a parent), choose `for_whom` (a name on the page) or, by default, oneself.
+    The answer that follows: the consent page, or the redirect to the app; it sets the session's cookie."""
     page = client.get(url, headers=headers or {})
-    if page.status_code != 200 or b'name="login_hint"' not in page.body:
-        return page
-    cookie = cookie_of(page) if "Set-Cookie" in page.headers else (headers or {}).get("Cookie", "")
-    return client.post("/oauth/authorize", body=urlencode(submitted_fields(page.body.decode())), headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    cookie = (headers or {}).get("Cookie", "")
+    while page.status_code == 200 and (b'name="login_hint"' in page.body or b'name="patient_choice" value' in page.body
+                                       and b'name="decision"' not in page.body):
+        cookie = cookie_of(page) if "Set-Cookie" in page.headers else cookie
+        fields = submitted_fields(page.body.decode())
+        if for_whom is not None and b'name="patient_choice"' in page.body:
+            fields = [(n, v) for n, v in fields if n != "patient_choice"]
+            fields.append(("patient_choice", choice_of(page, for_whom)))
+        page = client.post("/oauth/authorize", body=urlencode(fields), headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    return page
+
+
+def choice_of(page, name):
+    """The "for whom?" page's value for the person called `name`."""
+    import re
+    for value, label in re.findall(r'name="patient_choice" value="([^"]+)"[^>]*>\s*([^<]+)<', page.body.decode()):
+        if name in label:
+            return value
+    raise AssertionError(f"{name} is not offered")
 
 
 def consent(client, challenge, untick=(), decision="allow", **overrides):
@@ -121,7 +137,7 @@ def two_authorizations(client, scope=OFFLINE):
     response, page = consent(client, challenge, scope=scope)
     first = exchange(client, redirect_params(response)["code"], verifier).json_body
     verifier, challenge = pkce()
-    again = client.get(authorize_url(challenge, scope=scope), headers={"Cookie": cookie_of(page)})
+    again = signed_in(client, authorize_url(challenge, scope=scope), headers={"Cookie": cookie_of(page)})
     second = exchange(client, redirect_params(again)["code"], verifier).json_body
     return first, second
 

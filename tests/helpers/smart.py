@@ -10,10 +10,12 @@ from tests.helpers.oauth import authorize_url, cookie_of, exchange, pkce, redire
 FHIR_JSON = "application/fhir+json"
 
 
-def smart_token(client, scope, patient="demo-alice", untick=()):
-    """The token response for `demo-sandbox` after `patient` consented to `scope`."""
+def smart_token(client, scope, patient="demo-alice", untick=(), for_whom=None, **params):
+    """The token response for `demo-sandbox` after `patient` consented to `scope` (for themselves,
+    or for `for_whom`, a person they represent, named as the "for whom?" page names them)."""
     verifier, challenge = pkce()
-    page = signed_in(client, authorize_url(challenge, login_hint=patient, scope=scope, prompt="consent"))
+    page = signed_in(client, authorize_url(challenge, login_hint=patient, scope=scope, prompt="consent", **params),
+                     for_whom=for_whom)
     assert page.status_code == 200, page.body
     fields = submitted_fields(page.body.decode(), untick)
     response = client.post("/oauth/authorize", body=urlencode(fields + [("decision", "allow")]), headers={

@@ -39,6 +39,10 @@ from chalicelib.oauth.quotas import quotas_for
 from chalicelib.oauth.server import BrokerServer
 from chalicelib.oauth.store import GrantStore
 from chalicelib.pages import routes as pages_routes
+from chalicelib.identity.portal import PortalSessions, portal_sign_in_for
+from chalicelib.portal import routes as portal_routes
+from chalicelib.referencing.activity import ActivityReport
+from chalicelib.referencing.evidence import EvidenceService, EvidenceStore
 from chalicelib.referencing import openapi as referencing_openapi
 from chalicelib.referencing import routes as referencing_routes
 from chalicelib.referencing.publisher_service import PublisherService
@@ -94,6 +98,12 @@ app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_co
 app.register_blueprint(export_routes.create_blueprint(export_service, citizen_sessions))
 app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, access_log,
                                                       settings, citizen_sign_in, export_service, families))
+portal_sessions = PortalSessions(utc_now, SessionStore())
+app.register_blueprint(portal_routes.create_blueprint(
+    portal_sessions, publisher_service, review_service,
+    EvidenceService(referential, EvidenceStore(settings.documents_bucket, settings.region, settings.s3_endpoint),
+                    utc_now), referential, ActivityReport(utc_now), settings,
+    portal_sign_in_for(settings, portal_sessions)))
 app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
                                                 [catalog_openapi, referencing_openapi, oauth_openapi,
                                                  consent_openapi, fhir_openapi, records_openapi, export_openapi]))

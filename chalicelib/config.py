@@ -71,6 +71,10 @@ class Settings:
     # The Lambda that builds citizens' export archives (chalicelib/export/), invoked asynchronously;
     # None (local runs and tests): a thread of this process runs the same handler.
     export_worker_function: Optional[str] = None
+    # Publishers' and reviewers' sign-in at the referencing portal (ProConnect in production):
+    # CITIZEN_OIDC's fields as JSON, plus `reviewers`, the commission's allow-list
+    # (docs/decisions/0016-portal-sign-in-and-roles.md); None where only the demo picker exists.
+    portal_oidc: Optional[Dict[str, Any]] = None
 
     @property
     def is_local(self) -> bool:
@@ -126,6 +130,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         app_burst_limit=int(env.get("APP_BURST_LIMIT") or 100),
         app_quotas=json.loads(env.get("APP_QUOTAS") or "{}"),
         export_worker_function=env.get("EXPORT_WORKER_FUNCTION") or None,
+        portal_oidc=json.loads(env["PORTAL_OIDC"]) if env.get("PORTAL_OIDC") else None,
     )
 
 

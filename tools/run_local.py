@@ -143,6 +143,8 @@ Pages for citizens (French; add ?lang=en for English):
   My consents             {base_url}/account/consents
   My access history       {base_url}/account/history
   Download my data        {base_url}/account/export
+Referencing portal (publishers and the commission; demo sign-in):
+  Portal                  {base_url}/portal/sign-in
 JSON API:
   Catalogue (JSON)        {base_url}/catalog/apps
   Catalogue by écoscore   {base_url}/catalog/apps?sort=ecoscore

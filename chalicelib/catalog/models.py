@@ -169,6 +169,9 @@ class ListingVersion(AppItem, discriminator="listing"):
     document = JSONAttribute()
     prechecks = JSONAttribute(null=True)  # the automated pre-check report at submission
     decision = JSONAttribute(null=True)  # the commission's decision, with per-criterion results
+    # Evidence files by criterion id, each {key, sha256, bytes, media_type, uploaded_at}: written by
+    # the referencing portal's uploads only (chalicelib/referencing/evidence.py), never by the document.
+    attachments = JSONAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)  # "submitted" while awaiting review, else absent
     submitted_at = UnicodeAttribute(null=True)  # ISO 8601, sorts oldest first
     created_at = UTCDateTimeAttribute()

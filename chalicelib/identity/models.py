@@ -35,3 +35,16 @@ class CitizenLink(GrantItem, discriminator="citizen"):
     patient_id = UnicodeAttribute()
     issuer = UnicodeAttribute()
     linked_at = UTCDateTimeAttribute()
+
+
+class PortalSessionItem(SessionItem, discriminator="portal_session"):
+    """A publisher's or reviewer's sign-in at the referencing portal: a session of its own kind,
+    keyed `portal#sha256(id)` (never `session#`), behind its own cookie, so that it never signs a
+    citizen in and a citizen's session never opens the portal. The principal it signs in is kept
+    whole, as the JSON API's bearer tokens carry it (docs/decisions/0016-portal-sign-in-and-roles.md)."""
+
+    role = UnicodeAttribute(null=True)  # publisher | reviewer, once signed in
+    subject = UnicodeAttribute(null=True)
+    issuer = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    siret = UnicodeAttribute(null=True)  # the publisher's organisation

@@ -141,6 +141,11 @@ class UpstreamProvider:
 
     def exchange(self, code: str, verifier: str) -> str:
         """The ID token for an authorization code (the code is the provider's to check)."""
+        return self.exchange_tokens(code, verifier)["id_token"]
+
+    def exchange_tokens(self, code: str, verifier: str) -> Dict[str, Any]:
+        """The provider's whole token answer for a code, its ID token checked to be there (the
+        portal's sign-in also needs the access token, for the userinfo endpoint)."""
         metadata = self.metadata()
         token_endpoint = metadata["token_endpoint"]
         body = prepare_token_request("authorization_code", code=code, redirect_uri=self.config.redirect_uri,
@@ -156,7 +161,7 @@ class UpstreamProvider:
                                                   f"({str(answer.get('error', status))[:80]}).", 502)
         if not isinstance(answer.get("id_token"), str):
             raise UpstreamError("upstream_error", "The identity provider gave no ID token.", 502)
-        return answer["id_token"]
+        return answer
 
     def _token_call(self, token_endpoint: str, body: str, metadata: Mapping[str, Any],
                     fresh_secret: bool) -> Tuple[int, Any]:

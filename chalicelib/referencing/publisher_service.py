@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib.catalog.models import AppHead, ListingVersion, hash_client_secret
@@ -10,7 +11,10 @@ from chalicelib.catalog.query import normalize_text
 from chalicelib.catalog.referential import Referential
 from chalicelib.errors import Conflict, Forbidden, ValidationFailed
 from chalicelib.identity.service import Principal
+from chalicelib.catalog.ecoscore import compute_ecoscore
+from chalicelib.errors import DomainError
 from chalicelib.referencing import lifecycle, prechecks
+from chalicelib.referencing.diff import field_changes
 from chalicelib.referencing.workflow import (AppRecord, bump, change, check_if_match, commit, etag_of,
                                              history_view, load_app, new_version)
 from chalicelib.clock import Clock
@@ -47,6 +51,37 @@ class PublisherService:
     def get_version(self, principal: Principal, app_id: str, number: int) -> ListingVersion:
         return self._own(principal, app_id).version(number)
 
+    def my_apps(self, principal: Principal) -> List[Dict[str, Any]]:
+        """The organisation's apps as the portal lists them: where each stands, its referencing
+        period, and what is expected of the publisher now (`expected`, one of EXPECTED)."""
+        now = self.clock()
+        apps = []
+        for head in AppHead.by_publisher.query(principal.siret):
+            summary = app_summary(head, self.clock)
+            summary["referenced_from"] = head.referenced_from.isoformat() if head.referenced_from else None
+            summary["expected"] = expected_of_publisher(summary, head.referenced_until is not None and
+                                                        head.referenced_until - now <= RENEW_NOTICE)
+            apps.append(summary)
+        return apps
+
+    def version_changes(self, principal: Principal, app_id: str, before: int, after: int) -> List[Dict[str, Any]]:
+        """What changed, field by field, from one version of the app to another."""
+        app = self._own(principal, app_id)
+        return field_changes(app.version(before).document, app.version(after).document)
+
+    def ecoscore_preview(self, document: Any) -> Dict[str, Any]:
+        """The écoscore the measurements entered would give (score, letter, breakdown), or why
+        there is none yet; nothing is stored."""
+        report = document.get("ecoscore") if isinstance(document, dict) else None
+        try:
+            if not isinstance(report, dict) or not report.get("device_class"):
+                raise ValueError("no device class")
+            return {"report": compute_ecoscore(report, self.referential.ecoscore_method), "problems": []}
+        except DomainError as error:
+            return {"report": None, "problems": error.details or [{"message": error.message}]}
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            return {"report": None, "problems": []}
+
     # -- drafting -----------------------------------------------------------------------------
 
     def _check_draft(self, principal: Principal, document: Any) -> None:
@@ -77,10 +112,13 @@ class PublisherService:
                            "finish or withdraw it first.")
         if app.head.status == lifecycle.WITHDRAWN:
             raise Conflict("This app was withdrawn from the catalogue; create a new app instead.")
+        copied = document is None
         document = document if document is not None else dict(app.latest.document)
         self._check_draft(principal, document)
         now = self.clock()
         version = new_version(app_id, int(app.latest.version) + 1, document, now)
+        if copied:  # the evidence files go with the copy of the listing they prove
+            version.attachments = app.latest.attachments
         app.head.latest_version, app.head.latest_state = version.version, version.state
         commit(app.head, now, change(principal, "version_started", version=version.version), [version])
         return version
@@ -156,6 +194,31 @@ class PublisherService:
         commit(app.head, now, change(principal, "client_secret_issued"))
         return {"client_id": app.head.client_id, "client_secret": secret,
                 "message": "Store this secret now: it will not be shown again."}
+
+
+RENEW_NOTICE = timedelta(days=90)  # a listing's renewal is asked for this long before its period ends
+EXPECTED = ("complete_and_submit", "wait_for_decision", "make_changes", "start_new_version", "renew",
+            "renew_soon", "contact_commission", "nothing")
+
+
+def expected_of_publisher(summary: Dict[str, Any], period_ends_soon: bool) -> str:
+    """What the publisher is expected to do now, from where the app and its latest version stand."""
+    status, latest = summary["status"], summary["latest_state"]
+    if status == lifecycle.WITHDRAWN:
+        return "nothing"
+    if status == lifecycle.SUSPENDED:
+        return "contact_commission"
+    if latest in (lifecycle.DRAFT,):
+        return "complete_and_submit"
+    if latest == lifecycle.SUBMITTED:
+        return "wait_for_decision"
+    if latest == lifecycle.CHANGES_REQUESTED:
+        return "make_changes"
+    if status == "lapsed":
+        return "renew"
+    if status == lifecycle.LISTED:
+        return "renew_soon" if period_ends_soon else "nothing"
+    return "start_new_version"  # rejected, never published
 
 
 def app_summary(head: AppHead, clock: Clock) -> Dict[str, Any]:

@@ -13,6 +13,7 @@ from chalicelib.catalog.service import CatalogService, ReviewOutcome
 from chalicelib.errors import Conflict, InvalidRequest, ValidationFailed
 from chalicelib.identity.service import Principal
 from chalicelib.referencing import lifecycle
+from chalicelib.referencing.diff import field_changes
 from chalicelib.referencing.publisher_service import app_summary, version_view
 from chalicelib.referencing.workflow import bump, change, commit, history_view, load_app, load_head
 from chalicelib.clock import Clock
@@ -82,6 +83,27 @@ class ReviewService:
         return {"app": app_summary(app.head, self.clock), **version_view(version),
                 "criteria": [c["id"] for c in self.referential.criteria_for(track_of(version.document))],
                 "history": history_view(app_id)}
+
+    def review_view(self, app_id: str, number: int) -> Dict[str, Any]:
+        """A version as the commission's page shows it: the version (with its evidence files), the
+        criteria that apply, and what changed since the last approved version (None if none)."""
+        app = load_app(app_id)
+        version = app.version(number)
+        live = app.head.live_version
+        changes = None
+        if live is not None and int(live) != number:
+            changes = field_changes(app.version(int(live)).document, version.document)
+        return {"app": app_summary(app.head, self.clock), **version_view(version),
+                "attachments": version.attachments or {}, "approved_version": live,
+                "changes_since_approved": changes,
+                "criteria": self.referential.criteria_for(track_of(version.document)),
+                "history": history_view(app_id)}
+
+    def app_view(self, app_id: str) -> Dict[str, Any]:
+        """An app as the commission manages it: where it stands, its versions and history."""
+        app = load_app(app_id)
+        return {"app": app_summary(app.head, self.clock), "publisher_siret": app.head.publisher_siret,
+                "versions": [version_view(v) for v in app.versions], "history": history_view(app_id)}
 
     def decide(self, principal: Principal, app_id: str, number: int, body: Any) -> Dict[str, Any]:
         """Record the commission's decision on a submitted version, and carry it out."""

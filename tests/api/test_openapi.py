@@ -10,7 +10,19 @@ HTML_ROUTES = {"/oauth/authorize", "/signin/franceconnect", "/signin/franceconne
                "/signin/franceconnect/logged-out",
                "/", "/apps/{app_id}", "/account/sign-in", "/account/sign-out", "/account/consents",
                "/account/consents/{app_id}/revoke", "/account/consents/{app_id}/receipt", "/account/history",
-               "/account/export", "/account/export/archive", "/account/relatives", "/account/relatives/act-for"}
+               "/account/export", "/account/export/archive", "/account/relatives", "/account/relatives/act-for",
+               # The referencing portal's pages (chalicelib/portal/).
+               "/portal", "/portal/sign-in", "/portal/sign-out", "/portal/signin/proconnect",
+               "/portal/signin/proconnect/callback", "/portal/signin/proconnect/logged-out", "/portal/apps",
+               "/portal/new-app", "/portal/apps/{app_id}", "/portal/apps/{app_id}/client-secret",
+               "/portal/apps/{app_id}/versions", "/portal/apps/{app_id}/changes",
+               "/portal/apps/{app_id}/versions/{version}", "/portal/apps/{app_id}/versions/{version}/withdraw",
+               "/portal/apps/{app_id}/versions/{version}/evidence/{criterion}",
+               "/portal/apps/{app_id}/versions/{version}/evidence/{criterion}/uploaded",
+               "/portal/apps/{app_id}/versions/{version}/files/{criterion}/{index}",
+               "/portal/review", "/portal/review/apps/{app_id}/versions/{version}",
+               "/portal/review/files/{app_id}/{version}/{criterion}/{index}", "/portal/review/apps",
+               "/portal/review/apps/{app_id}", "/portal/review/apps/{app_id}/{action}", "/portal/review/activity"}
 
 
 @pytest.fixture

@@ -31,6 +31,9 @@ class TestProvider:
         self.codes: Dict[str, Dict[str, Any]] = {}
         self.requests: List[Dict[str, Any]] = []
         self.jwks_fetches = 0
+        # ProConnect's way: claims (siret, e-mail, names) at the userinfo endpoint, as a signed JWT.
+        self.userinfo: Optional[Dict[str, Any]] = None
+        self.access_tokens: Dict[str, str] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -49,6 +52,7 @@ class TestProvider:
         return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
                 "end_session_endpoint": f"{self.issuer}/logout",
+                **({"userinfo_endpoint": f"{self.issuer}/userinfo"} if self.userinfo is not None else {}),
                 "response_types_supported": ["code"], "subject_types_supported": ["pairwise"],
                 "id_token_signing_alg_values_supported": ["ES256"], "code_challenge_methods_supported": ["S256"],
                 **self.tamper.get("metadata", {})}
@@ -83,7 +87,9 @@ class TestProvider:
         claims.update(self.tamper.get("claims", {}))
         for name in self.tamper.get("drop", ()):
             claims.pop(name, None)
-        return 200, {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 60,
+        access_token = secrets.token_urlsafe(16)
+        self.access_tokens[access_token] = grant["subject"]
+        return 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 60,
                      "id_token": self.id_token(claims)}
 
     def id_token(self, claims: Dict[str, Any]) -> str:
@@ -119,6 +125,19 @@ class TestProvider:
                 elif parts.path == "/jwks":
                     provider.jwks_fetches += 1
                     self._json(200, {"keys": [provider.key.as_dict(private=False)]})
+                elif parts.path == "/userinfo" and provider.userinfo is not None:
+                    subject = provider.access_tokens.get((self.headers.get("Authorization") or "")[7:])
+                    if subject is None:
+                        self._json(401, {"error": "invalid_token"})
+                        return
+                    raw = jwt.encode({"alg": "ES256", "kid": provider.key.kid},
+                                     {"iss": provider.issuer, "aud": CLIENT_ID, "sub": subject, **provider.userinfo},
+                                     provider.key).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/jwt")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
                 elif parts.path == "/authorize":
                     self.send_response(302)
                     self.send_header("Location", provider.authorize(query))

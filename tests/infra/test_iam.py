@@ -156,6 +156,8 @@ def sdk_calls_in_code() -> Iterator[Tuple[str, str, str]]:
                 argument = node.args[0] if node.args else next(
                     k.value for k in node.keywords if k.arg == "ClientMethod")
                 method = argument.value
+            elif method == "generate_presigned_post":  # a browser's upload, signed as the role: a PutObject
+                method = "put_object"
             for service, operation in operations.get(method, []):
                 yield service, operation, enclosing
         for child in ast.iter_child_nodes(node):

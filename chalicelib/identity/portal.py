@@ -1,0 +1,271 @@
+"""Who signs in at the referencing portal, and as what: publishers and the commission, in portal
+sessions of their own (their own kind of item and their own cookie, never a citizen's), through the
+demo picker locally or ProConnect (OpenID Connect, the upstream code of upstream.py) in dev and
+prod. ProConnect gives no role: RoleMap decides it (docs/decisions/0016-portal-sign-in-and-roles.md)."""
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from chalicelib.grants import grant_key
+from chalicelib.identity.citizens import SIGN_IN_LIFETIME, PendingSignIn
+from chalicelib.identity.demo import demo_issuer_url
+from chalicelib.identity.models import PortalSessionItem
+from chalicelib.identity.service import Principal
+from chalicelib.identity.signin import local_path
+from chalicelib.identity.store import SessionStore
+from chalicelib.identity.upstream import UpstreamProvider
+from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
+from chalicelib.identity.upstream_http import HTTP_TIMEOUT, MAX_RESPONSE_BYTES
+
+# A working day: a listing form takes long to fill, and an expired session would lose it.
+PORTAL_SESSION_LIFETIME = timedelta(hours=8)
+CALLBACK_PATH = "/portal/signin/proconnect/callback"
+LOGGED_OUT_PATH = "/portal/signin/proconnect/logged-out"
+DEMO_PICKER = "demo"
+ROLES = ("publisher", "reviewer")
+
+
+def portal_session_key(session_id: str) -> str:
+    """A portal session's key: its own prefix, so that a portal cookie never finds a citizen's
+    session and a citizen's cookie never finds a portal session."""
+    return grant_key("portal", session_id)
+
+
+def _siret(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) and len(value) == 14 and value.isdigit() else None
+
+
+@dataclass(frozen=True)
+class ReviewerEntry:
+    """One member of the commission in the allow-list: ProConnect's `sub` at our client, or the
+    professional e-mail address; optionally bound to the SIRET of their administration."""
+
+    sub: Optional[str] = None
+    email: Optional[str] = None
+    siret: Optional[str] = None
+
+    def matches(self, claims: Mapping[str, Any]) -> bool:
+        email = str(claims.get("email") or "").strip().lower()
+        named = (self.sub is not None and claims.get("sub") == self.sub) or \
+            (self.email is not None and email == self.email.lower())
+        return named and (self.siret is None or claims.get("siret") == self.siret)
+
+
+class RoleMap:
+    """ProConnect's claims to a Principal: a reviewer if the allow-list names them, else a
+    publisher for the organisation of the SIRET ProConnect returns; nobody else gets in."""
+
+    def __init__(self, issuer: str, reviewers: Sequence[Mapping[str, Any]]) -> None:
+        self.issuer = issuer
+        self.reviewers = [ReviewerEntry(sub=r.get("sub"), email=r.get("email"), siret=r.get("siret"))
+                          for r in reviewers]
+        if any(entry.sub is None and entry.email is None for entry in self.reviewers):
+            raise ValueError("PORTAL_OIDC: each reviewer needs 'sub' or 'email'")
+
+    def principal(self, claims: Mapping[str, Any]) -> Principal:
+        names = [str(claims[part]) for part in ("given_name", "usual_name", "family_name") if claims.get(part)]
+        name = " ".join(names) or str(claims.get("email") or claims["sub"])
+        if any(entry.matches(claims) for entry in self.reviewers):
+            return Principal(subject=str(claims["sub"]), issuer=self.issuer, role="reviewer", name=name)
+        siret = _siret(claims.get("siret"))
+        if siret is None:
+            raise UpstreamError("no_role", "ProConnect gave no organisation (SIRET) for this account, and it is "
+                                           "not a member of the commission.", 403)
+        return Principal(subject=str(claims["sub"]), issuer=self.issuer, role="publisher", name=name,
+                         organisation_siret=siret)
+
+
+class PortalSessions:
+    """The rules of portal sessions; stored by SessionStore, as citizens' sessions are."""
+
+    def __init__(self, clock: Callable[[], datetime], store: Optional[SessionStore] = None) -> None:
+        self.clock = clock
+        self.store = store or SessionStore()
+
+    def find(self, session_id: Optional[str]) -> Optional[PortalSessionItem]:
+        if not session_id or len(session_id) > 100:
+            return None
+        session = self.store.find(portal_session_key(session_id))
+        if not isinstance(session, PortalSessionItem) or session.expires_at <= self.clock():
+            return None
+        return session
+
+    def find_or_start(self, session_id: Optional[str]) -> Tuple[str, PortalSessionItem]:
+        session = self.find(session_id)
+        if session is not None and session_id is not None:
+            return session_id, session
+        return self._start()
+
+    def _start(self, **values: Any) -> Tuple[str, PortalSessionItem]:
+        now = self.clock()
+        session_id = secrets.token_urlsafe(32)
+        session = PortalSessionItem(portal_session_key(session_id), csrf_token=secrets.token_urlsafe(32),
+                                    created_at=now, expires_at=now + PORTAL_SESSION_LIFETIME, **values)
+        self.store.create(session)
+        return session_id, session
+
+    @staticmethod
+    def principal_of(session: Optional[PortalSessionItem]) -> Optional[Principal]:
+        if session is None or session.role not in ROLES or not session.subject:
+            return None
+        return Principal(subject=session.subject, issuer=session.issuer or "", role=str(session.role),
+                         name=session.name or session.subject, organisation_siret=session.siret)
+
+    def sign_in(self, old_session_id: Optional[str], principal: Principal, signed_in_by: str,
+                id_token_hint: Optional[str] = None) -> Tuple[str, PortalSessionItem]:
+        """A new session for this person, the old one deleted (no session fixation)."""
+        self.end(old_session_id)
+        return self._start(role=principal.role, subject=principal.subject, issuer=principal.issuer,
+                           name=principal.name, siret=principal.organisation_siret, signed_in_by=signed_in_by,
+                           id_token_hint=id_token_hint)
+
+    def end(self, session_id: Optional[str]) -> None:
+        if session_id and len(session_id) <= 100:
+            self.store.delete(portal_session_key(session_id))
+
+    def begin_sign_in(self, session_id: Optional[str], pending: PendingSignIn) -> str:
+        started_at = self.clock()
+        session = self.find(session_id)
+        if session is None or session_id is None:
+            return self._start(signin_state=pending.state, signin_nonce=pending.nonce,
+                               signin_verifier=pending.verifier, signin_next=pending.next_path,
+                               signin_started_at=started_at)[0]
+        self.store.keep_sign_in(session, pending.state, pending.nonce, pending.verifier, pending.next_path, started_at)
+        return session_id
+
+    def take_sign_in(self, session_id: Optional[str], state: str) -> Optional[PendingSignIn]:
+        """The pending sign-in of this `state`, taken once (a conditional update), if fresh."""
+        session = self.find(session_id)
+        if session is None or not session.signin_state or not state:
+            return None
+        started_at = session.signin_started_at
+        pending = PendingSignIn(state, session.signin_nonce or "", session.signin_verifier or "",
+                                session.signin_next or "/portal")
+        if not self.store.take_sign_in(session, state):
+            return None
+        if started_at is None or self.clock() - started_at > SIGN_IN_LIFETIME:
+            return None
+        return pending
+
+
+class DemoPeople:
+    """The fictional publishers and reviewers of catalog/demo/identities.json, as `make token`
+    signs them; the picker exists in the local and test stages only."""
+
+    def __init__(self, catalog_dir: Path, base_url: str) -> None:
+        self.people: Dict[str, List[Dict[str, Any]]] = json.loads(
+            (catalog_dir / "demo" / "identities.json").read_text(encoding="utf-8"))
+        self.issuer = demo_issuer_url(base_url)
+
+    def listed(self) -> Dict[str, List[Dict[str, Any]]]:
+        return {role: self.people.get(role, []) for role in ROLES}
+
+    def principal(self, choice: Optional[str]) -> Optional[Principal]:
+        """`choice` is `<role>:<id>`; None when it names nobody."""
+        role, _, person_id = (choice or "").partition(":")
+        for person in self.people.get(role, []) if role in ROLES else []:
+            if person["id"] == person_id:
+                return Principal(subject=person["subject"], issuer=self.issuer, role=role, name=person["name"],
+                                 organisation_siret=person.get("siret") if role == "publisher" else None)
+        return None
+
+
+class ProConnectSignIn:
+    """Publishers and reviewers through ProConnect: the same flow as citizens through
+    FranceConnect (UpstreamProvider: state, nonce, PKCE, ID token checked), in a portal session."""
+
+    def __init__(self, provider: UpstreamProvider, sessions: PortalSessions, roles: RoleMap) -> None:
+        self.provider, self.sessions, self.roles = provider, sessions, roles
+
+    def start(self, session_id: Optional[str], next_path: Optional[str]) -> Tuple[str, str]:
+        destination = local_path(next_path or "/portal")
+        request = self.provider.authorization_request()
+        session_id = self.sessions.begin_sign_in(
+            session_id, PendingSignIn(request.state, request.nonce, request.verifier, destination))
+        return session_id, request.url
+
+    def finish(self, session_id: Optional[str], params: Mapping[str, Any]) -> Tuple[str, str]:
+        pending = self.sessions.take_sign_in(session_id, str(params.get("state") or ""))
+        if pending is None:
+            raise UpstreamError("invalid_state", "This sign-in expired, was already used, or was not started "
+                                                 "from this browser.")
+        if params.get("iss") is not None and str(params["iss"]).rstrip("/") != self.provider.config.issuer:
+            raise UpstreamError("invalid_state", "The answer comes from another identity provider.")
+        if params.get("error"):
+            raise UpstreamError("access_denied" if params["error"] == "access_denied" else "upstream_error",
+                                f"The identity provider answered: {str(params['error'])[:80]}.")
+        code = params.get("code")
+        if not code or len(str(code)) > 2048:
+            raise UpstreamError("invalid_request", "The identity provider's answer carries no code.")
+        tokens = self.provider.exchange_tokens(str(code), pending.verifier)
+        claims = dict(self.provider.verify_id_token(tokens["id_token"], pending.nonce))
+        if "siret" not in claims and isinstance(tokens.get("access_token"), str):
+            claims.update(self._userinfo(tokens["access_token"], claims["sub"]))
+        principal = self.roles.principal(claims)
+        new_session_id, _ = self.sessions.sign_in(session_id, principal, signed_in_by=self.provider.config.issuer,
+                                                  id_token_hint=tokens["id_token"])
+        return new_session_id, local_path(pending.next_path)
+
+    def _userinfo(self, access_token: str, subject: str) -> Dict[str, Any]:
+        """ProConnect gives the organisation (`siret`), names and e-mail at its userinfo endpoint,
+        as a JWT signed with its keys (or JSON); its `sub` must be the ID token's (OIDC Core 5.3.2)."""
+        endpoint = self.provider.metadata().get("userinfo_endpoint")
+        if not isinstance(endpoint, str):
+            return {}
+        request = urllib.request.Request(endpoint, headers={  # noqa: S310 - the provider's https URL (loopback in tests)
+            "Authorization": f"Bearer {access_token}", "Accept": "application/jwt, application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - as above
+                kind, raw = response.headers.get("Content-Type", ""), response.read(MAX_RESPONSE_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise UpstreamError("upstream_unavailable", f"The identity provider's userinfo failed ({error}).",
+                                502) from error
+        try:
+            if "jwt" in kind:
+                claims = jwt.decode(raw.decode("ascii").strip(), self.provider._key_set(),
+                                    algorithms=list(self.provider.config.algorithms)).claims
+            else:
+                claims = json.loads(raw)
+        except (JoseError, ValueError, UnicodeDecodeError) as error:
+            raise UpstreamError("invalid_id_token", f"The identity provider's userinfo is not valid ({error}).",
+                                502) from error
+        if len(raw) > MAX_RESPONSE_BYTES or not isinstance(claims, dict) or claims.get("sub") != subject:
+            raise UpstreamError("invalid_id_token", "The identity provider's userinfo is about someone else.", 502)
+        return claims
+
+    def sign_out(self, session_id: Optional[str]) -> Optional[str]:
+        session = self.sessions.find(session_id)
+        hint = session.id_token_hint if session is not None and session.signed_in_by == self.provider.config.issuer \
+            else None
+        self.sessions.end(session_id)
+        return self.provider.logout_url(hint) if hint else None
+
+
+def portal_sign_in_for(settings: Any, sessions: PortalSessions) -> Optional[ProConnectSignIn]:
+    """ProConnect as `PORTAL_OIDC` configures it (CITIZEN_OIDC's fields, plus `reviewers`, the
+    commission's allow-list), or None when unset. Checked at cold start."""
+    spec = dict(settings.portal_oidc or {})
+    if not spec:
+        return None
+    reviewers = spec.pop("reviewers", [])
+    if not isinstance(reviewers, list):
+        raise ValueError("PORTAL_OIDC: 'reviewers' must be a list")
+    spec.setdefault("name", "ProConnect")
+    spec.setdefault("scope", "openid email given_name usual_name siret")
+    try:
+        config = UpstreamConfig.parse(spec, settings.public_base_url)
+    except ValueError as error:
+        raise ValueError(str(error).replace("CITIZEN_OIDC", "PORTAL_OIDC")) from None
+    base = settings.public_base_url.rstrip("/")
+    config = replace(config, redirect_uri=base + CALLBACK_PATH, post_logout_redirect_uri=base + LOGGED_OUT_PATH)
+    return ProConnectSignIn(UpstreamProvider(config), sessions, RoleMap(config.issuer, reviewers))

@@ -1,0 +1,1 @@
+"""The referencing portal: publishers and the commission in the browser (HTML pages)."""

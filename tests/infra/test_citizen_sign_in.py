@@ -124,16 +124,19 @@ def test_role_reads_that_secret_and_no_other(resources: Resources) -> None:
     statements = [s for s in role_statements(resources)
                   if any(action.startswith("secretsmanager:") for action in listed(s["Action"]))]
     assert {action for s in statements for action in listed(s["Action"])} == {"secretsmanager:GetSecretValue"}
+    # FranceConnect's secret, and the referencing portal's ProConnect secret (tests/infra/test_portal_sign_in.py).
+    assert sorted(r["Ref"] for s in statements for r in listed(s["Resource"])) == ["FranceConnectClientSecret",
+                                                                                  "ProConnectClientSecret"]
     for statement in statements:
-        assert listed(statement["Resource"]) == [{"Ref": secret}], statement["Sid"]
         assert "NotResource" not in statement
     # Its key opens it for the function through Secrets Manager only, and only this secret.
     (key,) = referenced(resources[secret]["Properties"]["KmsKeyId"])
     through_secrets_manager = [
         s for s in role_statements(resources) if key in referenced(s["Resource"])
         and any(v["Fn::Sub"].startswith("secretsmanager.")
-                for v in listed(s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService", [])))]
-    assert len(through_secrets_manager) == 1
+                for v in listed(s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService", [])))
+        and s["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == {"Ref": secret}]
+    assert len(through_secrets_manager) == 1  # (the portal's secret has its own: test_portal_sign_in.py)
     (statement,) = through_secrets_manager
     assert listed(statement["Action"]) == ["kms:Decrypt"]
     assert statement["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == {"Ref": secret}

@@ -10,7 +10,7 @@ HTML_ROUTES = {"/oauth/authorize", "/signin/franceconnect", "/signin/franceconne
                "/signin/franceconnect/logged-out",
                "/", "/apps/{app_id}", "/account/sign-in", "/account/sign-out", "/account/consents",
                "/account/consents/{app_id}/revoke", "/account/consents/{app_id}/receipt", "/account/history",
-               "/account/export", "/account/export/archive"}
+               "/account/export", "/account/export/archive", "/account/alerts"}
 
 
 @pytest.fixture

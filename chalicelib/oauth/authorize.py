@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -25,9 +26,14 @@ from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
 GRANTABLE_CONTEXT = {"launch/patient", "offline_access", "online_access", "openid", "fhirUser"}
 # Where a citizen signs in when the demo picker is off and an upstream provider is configured.
 UPSTREAM_SIGN_IN_PATH = "/signin/franceconnect"
+# Set by this server when it asks the citizen to sign in again (prompt=login, max_age): the sign-in
+# must be at or after this time (unix seconds). Carried instead of `prompt=login` through the
+# sign-in, so that the sign-in it asked for satisfies it (else prompt=login would ask forever).
+AUTH_AFTER = "auth_after"
+PROMPTS = {"none", "login", "consent", "select_account"}
 # Authorization request parameters carried through the sign-in and consent forms.
 CARRIED = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "code_challenge",
-           "code_challenge_method", "nonce", "prompt", "launch")
+           "code_challenge_method", "nonce", "prompt", "max_age", "launch", "login_hint", AUTH_AFTER)
 @dataclass
 class Outcome:
     """What the route answers: a redirect, or a page; and the session cookie to set, if any."""
@@ -91,34 +97,53 @@ class AuthorizeFlow:
         except OAuth2Error as error:
             return self._error(error.error, error.description, redirect_uri, data.get("state"))
 
+        prompt = set((data.get("prompt") or "").split())
+        if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
+            return self._error("invalid_request", "'prompt' takes none (alone), login, consent or select_account.",
+                               redirect_uri, data.get("state"))
+
         session_id, session = self.sessions.find_or_start(cookie_session_id)
         form = oauth_request.form
         # Our own sign-in and consent forms carry a CSRF token; a bare POST of the authorization
         # request by an app (authorize-post) carries none and is treated like a GET.
-        ours = bool(form.get("decision") or form.get("login_hint"))
+        picked = form.get("login_hint") if form.get("csrf_token") else None  # the demo picker's choice
+        ours = bool(form.get("decision") or picked)
         if ours and not hmac.compare_digest(form.get("csrf_token", ""), session.csrf_token):
             return self._error("invalid_request", "The form expired or did not come from this site; start again.",
                                None, None, status=403, session_id=session_id)
-        login_hint = form.get("login_hint") or (oauth_request.args.get("login_hint") if self.demo_logins else None)
-        if login_hint and self.demo_logins and not form.get("decision"):
-            if login_hint not in {p["id"] for p in self.demo_patients}:
+        try:  # our own forms come after the sign-in that prompt=login or max_age asked for
+            signed_in_after = self._signed_in_after(data, prompt - {"login"} if ours else prompt)
+        except OAuth2Error as error:
+            return self._error(error.error, error.description, redirect_uri, data.get("state"))
+        if picked and self.demo_logins and not form.get("decision"):
+            # Submitting the picker is signing in, afresh (auth_time is now). A login_hint in the
+            # request itself only pre-selects someone on the picker: it never signs anyone in.
+            if picked not in {p["id"] for p in self.demo_patients}:
                 return self._page("login.html", data, session_id, session, client, status=400)
-            if session.patient_id == login_hint:
-                pass  # signed in already, as this citizen
-            elif session_id == cookie_session_id:  # as on every sign-in: an id planted before signs no one in
-                session_id, session = self.sessions.sign_in(session_id, login_hint, signed_in_by=DEMO_SIGN_IN)
+            if session_id == cookie_session_id:  # as on every sign-in: an id planted before signs no one in
+                session_id, session = self.sessions.sign_in(session_id, picked, signed_in_by=DEMO_SIGN_IN)
             else:  # a session this very request started: no one else can hold its id
-                self.sessions.sign_in_new_session(session, login_hint, signed_in_by=DEMO_SIGN_IN)
-        if not session.patient_id:
+                self.sessions.sign_in_new_session(session, picked, signed_in_by=DEMO_SIGN_IN)
+        hint = data.get("login_hint") if self.demo_logins and not ours else None
+        someone_else = bool(hint and session.patient_id and session.patient_id != hint)
+        if not session.patient_id or someone_else or (
+                signed_in_after is not None and _signed_in_at(session) < signed_in_after):
+            # Not signed in; or signed in as someone else than the app's login_hint, whom a GET never
+            # switches (the picker lets the person choose); or not recently enough for prompt=login
+            # or max_age (OIDC Core 3.1.2.1).
+            if "none" in prompt:
+                return self._error("login_required", "The citizen must sign in; prompt=none allows no page.",
+                                   redirect_uri, data.get("state"), session_id=session_id)
+            again = _after_sign_in(data, signed_in_after)
             if not self.demo_logins and self.upstream_sign_in:
                 # Back here once signed in: the same request, as a local path (never another site).
-                back = "/oauth/authorize?" + urlencode([(name, data[name]) for name in CARRIED if data.get(name)])
+                back = "/oauth/authorize?" + urlencode([(name, again[name]) for name in CARRIED if again.get(name)])
                 return Outcome(redirect=UPSTREAM_SIGN_IN_PATH + "?" + urlencode({"next": back}),
                                session_id=session_id)
             if not self.demo_logins:
                 return self._error("temporarily_unavailable", "Citizen sign-in is not configured.",
                                    redirect_uri, data.get("state"), session_id=session_id)
-            return self._page("login.html", data, session_id, session, client)
+            return self._page("login.html", again, session_id, session, client, hint=data.get("login_hint"))
 
         decision = form.get("decision")
         if decision == "deny":
@@ -129,17 +154,46 @@ class AuthorizeFlow:
                 return self._back(redirect_uri, [("error", "access_denied"), ("state", data["state"])], session_id)
             duration = DURATIONS.get(form.get("duration", DEFAULT_DURATION), DURATIONS[DEFAULT_DURATION])
             consent = self.consents.grant(session.patient_id, client.head, chosen, sorted(context), duration)
-            return self._issue(grant, consent, chosen, context, session_id)
+            return self._issue(grant, consent, chosen, context, session_id, session)
         active = self.consents.active(session.patient_id, client.get_client_id())
-        if data.get("prompt") != "consent" and self.consents.covers(active, granted, context):
-            return self._issue(grant, active, granted, context, session_id)
+        if "consent" not in prompt and self.consents.covers(active, granted, context):
+            return self._issue(grant, active, granted, context, session_id, session)
+        if "none" in prompt:
+            return self._error("consent_required", "The citizen has not consented to this; prompt=none allows no page.",
+                               redirect_uri, data.get("state"), session_id=session_id)
         return self._consent_page(data, session_id, session, client, granted, context)
 
-    def _issue(self, grant, consent, data_scopes, context, session_id) -> Outcome:
+    def _signed_in_after(self, data: Dict[str, str], prompt: set) -> Optional[float]:
+        """The time (unix seconds) at or after which the citizen must have signed in: now for
+        prompt=login, now - max_age for max_age, or what an earlier step of this flow asked
+        (AUTH_AFTER); None when any sign-in will do."""
+        now = self.server.clock().timestamp()
+        if data.get(AUTH_AFTER):
+            try:
+                asked = float(data[AUTH_AFTER])
+                if not math.isfinite(asked):
+                    raise ValueError
+                return min(asked, now)
+            except ValueError:
+                raise OAuth2Error(f"'{AUTH_AFTER}' is not a time.", error="invalid_request") from None
+        after: Optional[float] = now if "login" in prompt else None
+        if data.get("max_age"):
+            try:
+                max_age = int(data["max_age"])
+            except ValueError:
+                raise OAuth2Error("'max_age' must be a whole number of seconds.", error="invalid_request") from None
+            if max_age < 0:
+                raise OAuth2Error("'max_age' must be a whole number of seconds.", error="invalid_request")
+            after = max(after or 0, now - max_age)
+        return after
+
+    def _issue(self, grant, consent, data_scopes, context, session_id, session) -> Outcome:
         grant.request.consented_scope = " ".join([*data_scopes, *sorted(context)])
         # The session rides along for online_access: its refresh tokens live as long as this sign-in.
+        # auth_time is when the citizen signed in (OIDC Core 2), not when the code is issued.
         grant.request.user = Authorization(consent.patient_id, consent.pairwise_id, consent.generation,
-                                           consent.expires_at, session_key=session_key(session_id))
+                                           consent.expires_at, session_key=session_key(session_id),
+                                           auth_time=int(_signed_in_at(session)))
         status, _, headers = self.server.create_authorization_response(
             grant.request, grant_user=grant.request.user, grant=grant)
         return self._back(headers["Location"], [], session_id)
@@ -154,7 +208,10 @@ class AuthorizeFlow:
     # -- pages --------------------------------------------------------------------------------
 
     def _params(self, data: Dict[str, str]) -> List[Tuple[str, str]]:
-        return [("requested_scope" if name == "scope" else name, data[name]) for name in CARRIED if data.get(name)]
+        """The request's parameters as the page's form carries them (never a login_hint: the
+        picker's own field is the one that signs in)."""
+        return [("requested_scope" if name == "scope" else name, data[name]) for name in CARRIED
+                if data.get(name) and name != "login_hint"]
 
     def _page(self, template, data, session_id, session, client, status=200, **context) -> Outcome:
         return Outcome(template=template, status=status, session_id=session_id,
@@ -191,3 +248,21 @@ class AuthorizeFlow:
                                 "message_key": known if known in i18n.messages() else "oauth.error.other",
                                 "letters": []})
 
+
+
+def _signed_in_at(session) -> float:
+    """When the session's citizen signed in: a session is made anew at every sign-in (sessions.sign_in),
+    or signed into in the very request that started it (sign_in_new_session)."""
+    return session.created_at.timestamp()
+
+
+def _after_sign_in(data: Dict[str, str], signed_in_after: Optional[float]) -> Dict[str, str]:
+    """The request as the sign-in carries it on: `prompt=login` and `max_age` become the time the
+    sign-in must follow (AUTH_AFTER), which the sign-in about to happen satisfies."""
+    if signed_in_after is None:
+        return data
+    again = {name: value for name, value in data.items() if name != "max_age"}
+    prompt = " ".join(value for value in (data.get("prompt") or "").split() if value != "login")
+    again["prompt"] = prompt
+    again[AUTH_AFTER] = f"{signed_in_after:.3f}"
+    return again

@@ -80,7 +80,8 @@ class SmartAuthorizationCodeGrant(AuthorizationCodeGrant):
             redirect_uri=data["redirect_uri"], scope=request.consented_scope,
             code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"],
             patient_id=authorization.patient_id, consent_generation=authorization.consent_generation,
-            nonce=data.get("nonce"), auth_time=int(now.timestamp()), session_key=authorization.session_key,
+            nonce=data.get("nonce"), auth_time=authorization.auth_time or int(now.timestamp()),
+            session_key=authorization.session_key,
             expires_at=now + timedelta(seconds=CODE_LIFETIME)))
 
     def query_authorization_code(self, code: str, client) -> Optional[AuthorizationCodeItem]:

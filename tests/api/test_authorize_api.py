@@ -5,7 +5,8 @@ import jwt
 import pytest
 
 from tests.helpers.oauth import (FHIR, REDIRECT, SANDBOX, authorize_url, consent, cookie_of, exchange, form_post,
-                                 offline_tokens, pkce, read_form, redirect_params, refresh, submitted_fields)
+                                 offline_tokens, pkce, read_form, redirect_params, refresh, signed_in,
+                                 submitted_fields)
 from tests.helpers.referencing import approve, post
 
 
@@ -53,7 +54,8 @@ def test_a_code_works_once_and_its_replay_revokes_what_it_produced(client):
     assert fhir.status_code == 401
     # the citizen's consent stands: the app's next authorization needs no consent page
     verifier, challenge = pkce()
-    again = client.get(authorize_url(challenge, login_hint="demo-alice", scope="launch/patient patient/Observation.rs"))
+    again = signed_in(client, authorize_url(challenge, login_hint="demo-alice",
+                                            scope="launch/patient patient/Observation.rs"))
     assert again.status_code == 302 and "code=" in again.headers["Location"]
 
 
@@ -91,7 +93,7 @@ def test_an_active_consent_skips_the_page_unless_prompt_consent(client):
 
 def test_the_consent_form_needs_its_csrf_token(client):
     _, challenge = pkce()
-    page = client.get(authorize_url(challenge, login_hint="demo-alice"))
+    page = signed_in(client, authorize_url(challenge, login_hint="demo-alice"))
     form = read_form(page.body.decode())
     fields = [(n, v) for n, v in form.fields if n != "csrf_token"] + [("decision", "allow")]
     response = client.post("/oauth/authorize", body=urlencode(fields), headers={
@@ -107,12 +109,12 @@ def test_signing_in_on_the_identity_picker_starts_a_new_session(client):
     assert planted.status_code == 200
     picker = read_form(planted.body.decode())
     fields = list(picker.fields) + [("login_hint", "demo-alice")]
-    signed_in = client.post("/oauth/authorize", body=urlencode(fields), headers={
+    answer = client.post("/oauth/authorize", body=urlencode(fields), headers={
         "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_of(planted)})
-    assert signed_in.status_code == 200 and "Bac à sable développeurs" in signed_in.body.decode()
-    assert cookie_of(signed_in) != cookie_of(planted)
+    assert answer.status_code == 200 and "Bac à sable développeurs" in answer.body.decode()
+    assert cookie_of(answer) != cookie_of(planted)
     assert client.get("/me/consents", headers={"Cookie": cookie_of(planted)}).status_code == 401
-    assert client.get("/me/consents", headers={"Cookie": cookie_of(signed_in)}).status_code == 200
+    assert client.get("/me/consents", headers={"Cookie": cookie_of(answer)}).status_code == 200
 
 
 @pytest.mark.parametrize("overrides, error", [
@@ -308,7 +310,7 @@ def test_tokens_from_before_a_suspension_stay_dead_after_the_reinstatement(clien
     for token in (tokens["access_token"], tokens["refresh_token"]):
         assert form_post(client, "/oauth/introspect", token=token, client_id=SANDBOX).json_body == {"active": False}
     verifier, challenge = pkce()  # a new authorization works at once, with no consent page
-    skipped = client.get(authorize_url(challenge, login_hint="demo-alice",
+    skipped = signed_in(client, authorize_url(challenge, login_hint="demo-alice",
                                        scope="launch/patient patient/Observation.rs offline_access"))
     fresh = exchange(client, redirect_params(skipped)["code"], verifier).json_body
     again = client.get("/fhir/Observation", headers={"Authorization": f"Bearer {fresh['access_token']}"})
@@ -374,7 +376,7 @@ def assertion(app_id, key, **overrides):
 
 def code_for(client, app_id):
     verifier, challenge = pkce()
-    page = client.get(authorize_url(challenge, client_id=app_id, login_hint="demo-alice"))
+    page = signed_in(client, authorize_url(challenge, client_id=app_id, login_hint="demo-alice"))
     if page.status_code == 302:  # consent already given: straight back with a code
         return redirect_params(page)["code"], verifier
     fields = submitted_fields(page.body.decode()) + [("decision", "allow")]

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from chalicelib.pages import history as history_pages
 from chalicelib.records.audit import new_entry
-from tests.helpers.oauth import authorize_url, pkce
+from tests.helpers.oauth import authorize_url, pkce, signed_in
 from tests.helpers.pages import html, sign_in
 from tests.helpers.smart import fhir_get, smart_token
 
@@ -136,16 +136,16 @@ def test_a_refused_access_says_so_and_why(client, records):
 
 
 def test_the_consent_page_says_what_online_access_means(client):
-    online = html(client.get(authorize_url(pkce()[1], login_hint="demo-alice",
+    online = html(signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice",
                                            scope="launch/patient patient/Observation.rs online_access")))
     assert "seulement tant que vous restez connecté·e à Mon espace santé" in online
     assert "The app keeps access only while you stay signed in to Mon espace santé" in online
     assert "quand vous ne l'utilisez pas" not in online
-    offline = html(client.get(authorize_url(pkce()[1], login_hint="demo-alice",
+    offline = html(signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice",
                                             scope="launch/patient patient/Observation.rs offline_access")))
     assert "quand vous ne l'utilisez pas" in offline and "tant que vous restez connecté·e" not in offline
-    both = html(client.get(authorize_url(pkce()[1], login_hint="demo-alice",
+    both = html(signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice",
                                          scope="launch/patient patient/Observation.rs online_access offline_access")))
     assert "tant que vous restez connecté·e" not in both, "offline_access is the wider of the two"
-    neither = html(client.get(authorize_url(pkce()[1], login_hint="demo-alice")))
+    neither = html(signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice")))
     assert "tant que vous restez connecté·e" not in neither and "quand vous ne l'utilisez pas" not in neither

@@ -17,7 +17,7 @@ from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.pages import catalog as catalog_pages
 from chalicelib.pages import routes as pages_routes
 from chalicelib.records.audit import AccessLog
-from tests.helpers.oauth import authorize_url, pkce, read_form
+from tests.helpers.oauth import authorize_url, pkce, read_form, signed_in
 from tests.helpers.pages import FORM, cookie_pair, csrf_of, html, sign_in
 
 
@@ -240,7 +240,7 @@ def test_franceconnect_is_offered_when_configured(demo_apps, catalog_service):
 
 
 def test_the_consent_page_is_polished_and_keeps_its_form(client):
-    page = client.get(authorize_url(pkce()[1], login_hint="demo-alice"))
+    page = signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice"))
     body = html(page)
     form = read_form(body)
     assert {name for name, _ in form.fields} >= {"csrf_token", "duration", "client_id", "state"}

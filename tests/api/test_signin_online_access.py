@@ -2,7 +2,7 @@
 sign-in session at the broker; offline_access outlives it until the consent ends."""
 from datetime import timedelta
 
-from tests.helpers.oauth import (SANDBOX, authorize_url, consent, cookie_of, exchange, form_post, pkce,
+from tests.helpers.oauth import (SANDBOX, authorize_url, consent, cookie_of, exchange, form_post, pkce, signed_in,
                                  redirect_params, refresh)
 
 ONLINE = "launch/patient patient/Observation.rs online_access"
@@ -51,7 +51,7 @@ def test_online_access_ends_when_the_session_expires(client, monkeypatch):
 
 def test_another_citizen_in_the_same_browser_ends_online_access(client):
     tokens, cookie = tokens_and_cookie(client)
-    switched = client.get(authorize_url(pkce()[1], login_hint="demo-karim"), headers={"Cookie": cookie})
+    switched = signed_in(client, authorize_url(pkce()[1], login_hint="demo-karim"), headers={"Cookie": cookie})
     assert switched.status_code == 200
     assert refresh(client, tokens["refresh_token"]).json_body["error"] == "invalid_grant"
 

@@ -33,8 +33,10 @@ def test_fhirclient_reads_writes_and_is_cut_off_by_revocation(server):
     url = smart.authorize_url  # fetched /fhir/metadata and found the OAuth endpoints there
     assert url.startswith(f"{base}/oauth/authorize?") and "code_challenge_method=S256" in url
 
-    browser = requests.Session()  # the citizen; in the local stage, login_hint signs a demo citizen in
-    consent_page = browser.get(url + "&login_hint=demo-karim", timeout=10)
+    browser = requests.Session()  # the citizen; in the local stage, the demo picker signs them in
+    picker = browser.get(url + "&login_hint=demo-karim", timeout=10)  # the hint pre-selects Karim
+    assert 'value="demo-karim" checked' in picker.text
+    consent_page = submit(browser, base, picker.text)
     assert consent_page.status_code == 200 and 'name="decision"' in consent_page.text
     answer = submit(browser, base, consent_page.text, decision="allow")
     smart.handle_callback(answer.headers["Location"])

@@ -71,8 +71,20 @@ def cookie_of(response):
     return response.headers["Set-Cookie"].split(";")[0]
 
 
+def signed_in(client, url, headers=None):
+    """GET the authorization URL and, where it shows the demo identity picker (a `login_hint` only
+    pre-selects someone: it never signs in), submit the picker as the citizen would. The answer
+    that follows: the consent page, or the redirect to the app; it sets the session's cookie."""
+    page = client.get(url, headers=headers or {})
+    if page.status_code != 200 or b'name="login_hint"' not in page.body:
+        return page
+    cookie = cookie_of(page) if "Set-Cookie" in page.headers else (headers or {}).get("Cookie", "")
+    return client.post("/oauth/authorize", body=urlencode(submitted_fields(page.body.decode())), headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+
+
 def consent(client, challenge, untick=(), decision="allow", **overrides):
-    page = client.get(authorize_url(challenge, login_hint="demo-alice", **overrides))
+    page = signed_in(client, authorize_url(challenge, login_hint="demo-alice", **overrides))
     assert page.status_code == 200, page.body
     fields = submitted_fields(page.body.decode(), untick)
     fields.append(("decision", decision))

@@ -4,7 +4,7 @@ import html as html_text
 import re
 from urllib.parse import urlencode
 
-from tests.helpers.oauth import authorize_url, cookie_of, pkce
+from tests.helpers.oauth import authorize_url, cookie_of, pkce, signed_in
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -39,5 +39,5 @@ def sign_in(client, who="demo-alice", next_path="/account/consents"):
 def session_cookie(client, patient):
     """A citizen's session cookie at the broker, from the demo sign-in of the consent page."""
     _, challenge = pkce()
-    page = client.get(authorize_url(challenge, login_hint=patient, prompt="consent"))
+    page = signed_in(client, authorize_url(challenge, login_hint=patient, prompt="consent"))
     return cookie_of(page)

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from fhirclient.models.fhirelementfactory import FHIRElementFactory
 
-from tests.helpers.oauth import authorize_url, cookie_of, exchange, pkce, redirect_params, submitted_fields
+from tests.helpers.oauth import authorize_url, cookie_of, exchange, pkce, redirect_params, signed_in, submitted_fields
 
 FHIR_JSON = "application/fhir+json"
 
@@ -13,7 +13,7 @@ FHIR_JSON = "application/fhir+json"
 def smart_token(client, scope, patient="demo-alice", untick=()):
     """The token response for `demo-sandbox` after `patient` consented to `scope`."""
     verifier, challenge = pkce()
-    page = client.get(authorize_url(challenge, login_hint=patient, scope=scope, prompt="consent"))
+    page = signed_in(client, authorize_url(challenge, login_hint=patient, scope=scope, prompt="consent"))
     assert page.status_code == 200, page.body
     fields = submitted_fields(page.body.decode(), untick)
     response = client.post("/oauth/authorize", body=urlencode(fields + [("decision", "allow")]), headers={

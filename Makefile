@@ -59,6 +59,7 @@ bench: package
 	$(PY) bench/fhir.py
 	$(PY) bench/conflicts.py
 	$(PY) bench/export.py
+	$(PY) bench/subscriptions.py
 	$(PY) bench/package.py $(PACKAGE_DIR)
 
 # `make package [STAGE=dev|prod]`: in build/package/<stage>/, the SAM template (sam.yaml: what
@@ -81,7 +82,7 @@ PACKAGE_STAGE := $(if $(filter command line,$(origin STAGE)),$(STAGE),dev)
 PACKAGE_DIR ?= build/package/$(PACKAGE_STAGE)
 PACKAGE_SRC ?= build/package-src/$(PACKAGE_STAGE)
 CHALICE_CACHE := build/chalice-deployments
-SDK_SERVICES := dynamodb kms lambda s3 secretsmanager
+SDK_SERVICES := dynamodb kms lambda s3 secretsmanager ses sqs
 CFN_LINT ?= $(VENV)/bin/cfn-lint
 NO_AWS := env -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 	AWS_DEFAULT_REGION=eu-west-3 AWS_ACCESS_KEY_ID=packaging-needs-no-aws \

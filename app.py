@@ -1,5 +1,5 @@
 """Wires configuration, services and blueprints into the Chalice app. No logic lives here."""
-from chalice import Chalice
+from chalice import Chalice, Cron
 
 from chalicelib import edge, openapi
 from chalicelib.catalog import openapi as catalog_openapi
@@ -53,6 +53,15 @@ from chalicelib.records.documents import DocumentStore
 from chalicelib.records.service import RecordService
 from chalicelib.records.store import AuditStore, RecordStore
 from chalicelib.referencing.review_service import ReviewService
+from chalicelib.notify.alerts import AlertService
+from chalicelib.notify.delivery import DeliveryWorker
+from chalicelib.notify.events import FanOut
+from chalicelib.notify.local import local_pipeline_for
+from chalicelib.notify.mailer import mailer_for
+from chalicelib.notify.queue import SqsQueue
+from chalicelib.notify.service import SubscriptionService
+from chalicelib.notify.topics import load_topics
+from chalicelib.pages.history import described
 
 app = Chalice(app_name="mes-appstore")
 app.register_middleware(edge.log_request, "http")
@@ -83,6 +92,17 @@ fhir_service = FhirService(codec, Gate(utc_now, quotas), documents, utc_now, set
 # On AWS the export worker Lambda (below); locally a thread: both call export_service.handle.
 export_runner = runner_for(settings.export_worker_function, settings.region, lambda event: export_service.handle(event))
 export_service = ExportService(utc_now, codec, documents, consent_service, export_runner, settings.public_base_url)
+topics = load_topics(settings.catalog_dir)
+subscription_service = SubscriptionService(utc_now, topics, settings.fhir_base_url,
+                                           allow_loopback=settings.demo_sign_in)
+# Notifications (decision 0017): the stream handler and the delivery worker are Lambdas of their own
+# on AWS (below); locally `notify_pipeline` reads moto's streams and queue and calls the same two.
+notify_queue = SqsQueue(settings.notify_queue_url, settings.region, settings.sqs_endpoint)
+alert_service = AlertService(utc_now, described, mailer_for(settings.alerts_from_address, settings.region))
+fan_out = FanOut(utc_now, topics, notify_queue, settings.records_table, settings.consents_table, settings.audit_table)
+delivery = DeliveryWorker(utc_now, topics, notify_queue, settings.fhir_base_url, settings.notify_retry_seconds,
+                          allow_private=settings.demo_sign_in, alerts=alert_service)
+notify_pipeline = local_pipeline_for(settings, notify_queue, fan_out.handle, delivery.handle)
 token_verifier = TokenVerifier(token_keys, claim_seal, settings.issuer, settings.fhir_base_url)
 
 app.register_blueprint(catalog_routes.create_blueprint(catalog_service, int(settings.catalog_cache_seconds)))
@@ -91,13 +111,15 @@ app.register_blueprint(oauth_routes.create_blueprint(
     token_keys, oauth_server if token_keys else None, authorize_flow if token_keys else None, referential,
     settings.issuer, secure_cookies=not settings.is_local))
 app.register_blueprint(consent_routes.create_blueprint(consent_service, citizen_sessions))
-app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url, quotas))
+app.register_blueprint(fhir_routes.create_blueprint(fhir_service, token_verifier, settings.public_base_url, quotas,
+                                                   subscription_service))
 app.register_blueprint(records_routes.create_blueprint(access_log, RecordService(utc_now, RecordStore()),
                                                       citizen_sessions))
 app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_cookies=not settings.is_local))
 app.register_blueprint(export_routes.create_blueprint(export_service, citizen_sessions))
 app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, access_log,
-                                                      settings, citizen_sign_in, export_service, families))
+                                                      settings, citizen_sign_in, exports=export_service,
+                                                      families=families, alerts=alert_service))
 portal_sessions = PortalSessions(utc_now, SessionStore())
 app.register_blueprint(portal_routes.create_blueprint(
     portal_sessions, publisher_service, review_service,
@@ -113,3 +135,23 @@ app.register_blueprint(openapi.create_blueprint(app, settings.public_base_url,
 def export_worker(event, context):
     """Builds a citizen's export archive (invoked asynchronously by POST /me/export)."""
     export_service.handle(event)
+
+
+# The stream ARN and the queue are the template's (infra/template.yaml replaces these placeholders).
+@app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:eu-west-3:000000000000:table/records/stream/template",
+                        name="notify_fanout", batch_size=100, starting_position="LATEST")
+def notify_fanout(event):
+    """Changes of the Records, Consents and Audit tables: numbered notifications and alerts, queued."""
+    return fan_out.handle(event.to_dict())
+
+
+@app.on_sqs_message(queue_arn="arn:aws:sqs:eu-west-3:000000000000:notify", name="notify_delivery", batch_size=10)
+def notify_delivery(event):
+    """Queued notifications POSTed, signed, to the apps' endpoints; alerts to citizens."""
+    return delivery.handle(event.to_dict())
+
+
+@app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="alert_digest")
+def alert_digest(event):
+    """Each morning, the digests of the citizens who chose one (yesterday's accesses)."""
+    alert_service.digest()

@@ -75,6 +75,16 @@ class Settings:
     # CITIZEN_OIDC's fields as JSON, plus `reviewers`, the commission's allow-list
     # (docs/decisions/0016-portal-sign-in-and-roles.md); None where only the demo picker exists.
     portal_oidc: Optional[Dict[str, Any]] = None
+    # FHIR subscriptions and citizens' access alerts (chalicelib/notify/, decision 0017): their
+    # table; the queue the stream handler fans notifications out to (None: local runs and tests,
+    # where moto's queue is made at start); the delays between a failing endpoint's attempts, in
+    # seconds (after the last one the subscription is set to `error`); the SES sender of alerts
+    # (None: alerts go to the citizen's alerts list and a log line only).
+    subscriptions_table: str = "mes-local-subscriptions"
+    notify_queue_url: Optional[str] = None
+    sqs_endpoint: Optional[str] = None  # moto's server in `make run`
+    notify_retry_seconds: List[int] = field(default_factory=lambda: [30, 120, 600, 1800])
+    alerts_from_address: Optional[str] = None
 
     @property
     def is_local(self) -> bool:
@@ -131,6 +141,11 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         app_quotas=json.loads(env.get("APP_QUOTAS") or "{}"),
         export_worker_function=env.get("EXPORT_WORKER_FUNCTION") or None,
         portal_oidc=json.loads(env["PORTAL_OIDC"]) if env.get("PORTAL_OIDC") else None,
+        subscriptions_table=env.get("SUBSCRIPTIONS_TABLE", f"{prefix}subscriptions"),
+        notify_queue_url=env.get("NOTIFY_QUEUE_URL") or None,
+        sqs_endpoint=env.get("SQS_ENDPOINT") or None,
+        notify_retry_seconds=[int(v) for v in (env.get("NOTIFY_RETRY_SECONDS") or "30,120,600,1800").split(",")],
+        alerts_from_address=env.get("ALERTS_FROM_ADDRESS") or None,
     )
 
 

@@ -82,6 +82,7 @@ def main() -> int:
         "CLAIM_KEY_FILE": str(key_file.with_name("claim-key.bin")),
         "DYNAMODB_ENDPOINT": f"http://{HOST}:{dynamodb_port}",
         "S3_ENDPOINT": f"http://{HOST}:{dynamodb_port}",  # moto's one server serves S3 too
+        "SQS_ENDPOINT": f"http://{HOST}:{dynamodb_port}",  # and the notification queue (chalicelib/notify/)
         "PUBLIC_BASE_URL": base_url,
         # moto accepts any credentials; these keep botocore from looking for real ones.
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
@@ -160,7 +161,12 @@ Demo bearer tokens (publisher, reviewer), in another terminal:
   make token ROLE=reviewer{"" if port == 8000 else f" PORT={port}"}
 Press Ctrl-C to stop.
 """, flush=True)
-        return child.wait()
+        # Polled rather than waited on: a signal the kernel hands to another thread (moto's server
+        # threads are busy serving the notification pipeline's polls) still reaches the main
+        # thread's handler at once, instead of after the child's exit that it is meant to cause.
+        while child.poll() is None:
+            time.sleep(0.2)
+        return child.returncode
     except Shutdown:
         return 0
     finally:

@@ -79,6 +79,9 @@ class AppHead(AppItem, discriminator="head"):
     client_secret_hash = UnicodeAttribute(null=True)  # confidential clients with a secret
     client = JSONAttribute(null=True)  # the live version's client section (type, jwks or jwks_uri)
     redirect_uris = ListAttribute(of=UnicodeAttribute, null=True)  # of the live version, exact strings
+    # Where the live version may receive FHIR subscription notifications (chalicelib/notify/): read
+    # when a subscription is created, so on the head, not on the status item the FHIR gate reads.
+    notification_endpoints = ListAttribute(of=UnicodeAttribute, null=True)
     approved_scopes = UnicodeSetAttribute(null=True)
     referenced_from = UTCDateTimeAttribute(null=True)
     referenced_until = UTCDateTimeAttribute(null=True)

@@ -170,6 +170,7 @@ class CatalogService:
         stale = set(head.facets or ()) - {entry.facet for entry in entries}
         head.status, head.live_version, head.public = "published", version, public
         head.client, head.redirect_uris = dict(listing["client"]), list(listing["redirect_uris"])
+        head.notification_endpoints = list(listing.get("notification_endpoints") or []) or None
         head.approved_scopes = set(outcome.approved_scopes) or None
         if outcome.quota is not None:
             head.quota = dict(outcome.quota)

@@ -40,6 +40,7 @@ class ConsentItem(Model):
 
     class Meta(TableMeta):
         table_name = settings.consents_table
+        stream_view_type = "NEW_AND_OLD_IMAGES"  # a withdrawal is notified (chalicelib/notify/events.py)
 
     patient_id = UnicodeAttribute(hash_key=True)  # the citizen's internal id, never shown to apps
     item_key = UnicodeAttribute(range_key=True)

@@ -1,10 +1,12 @@
 """GET /fhir/metadata: the CapabilityStatement, from the same tables the code uses."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from chalicelib.fhir.everything import DEFINITION, OPERATION
 from chalicelib.fhir.search import PARAMETERS
+from chalicelib.notify.bundles import STATUS_OPERATION, SUBSCRIPTION_PROFILE
+from chalicelib.notify.topics import Topics
 
 SOFTWARE_VERSION, RELEASE_DATE = "0.5.0", "2026-11-28"
 _SEARCH_TYPES = {"patient": "reference", "subject": "reference", "type": "token", "code": "token",
@@ -20,7 +22,26 @@ _PROFILES = {"DocumentReference": "Documents of the DMP (LOINC document types)",
              "Appointment": "The shared agenda", "Patient": "The citizen, under the app's pairwise id"}
 
 
-def capability_statement(public_base_url: str) -> Dict[str, Any]:
+def subscription_resources(topics: Topics) -> list:
+    """Subscription (the backport's profile, each topic's canonical, `$status`) and the topics as
+    Basic resources (Subscriptions R5 Backport on R4)."""
+    return [
+        {"type": "Subscription", "supportedProfile": [SUBSCRIPTION_PROFILE],
+         "documentation": "Topic-based subscriptions: rest-hook, id-only payload, each notification signed "
+                          "(HMAC-SHA256, Standard Webhooks headers, a secret per subscription), numbered per "
+                          "subscription; only topics the token's scopes cover.",
+         "extension": [{"url": "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+                               "capabilitystatement-subscriptiontopic-canonical", "valueCanonical": topic.url}
+                       for topic in topics.all],
+         "interaction": [{"code": code} for code in ("read", "search-type", "create", "delete")],
+         "operation": [{"name": "status", "definition": STATUS_OPERATION}]},
+        {"type": "Basic", "documentation": "The subscription topics (R5 SubscriptionTopic in R4 Basic resources); "
+                                           "no token needed.",
+         "interaction": [{"code": "read"}, {"code": "search-type"}]},
+    ]
+
+
+def capability_statement(public_base_url: str, topics: Optional[Topics] = None) -> Dict[str, Any]:
     fhir = f"{public_base_url}/fhir"
     resources = []
     for resource_type, interactions in _INTERACTIONS.items():
@@ -38,6 +59,8 @@ def capability_statement(public_base_url: str) -> Dict[str, Any]:
                                    "documentation": "All the token may see of its patient: the Patient, then "
                                                     "documents, measures and appointments, paged (_since, _count)."}]
         resources.append(entry)
+    if topics is not None:
+        resources += subscription_resources(topics)
     return {
         "resourceType": "CapabilityStatement",
         "id": "mes-appstore",

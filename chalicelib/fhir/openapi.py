@@ -102,6 +102,48 @@ PATHS = {
                       **_errors("400", "401", "403", "413", "415", "422")}}},
 }
 
+_SUBSCRIPTION_ID = {"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "string"},
+                    "description": "The Subscription's id, or `$status` for the status of all (`id`, `status`)."}
+# Topic-based subscriptions (Subscriptions R5 Backport on R4; docs/decisions/0017-subscriptions.md).
+PATHS.update({
+    "/fhir/Basic": {"get": {
+        "operationId": "fhirSubscriptionTopics", "tags": ["fhir"],
+        "summary": "The subscription topics (SubscriptionTopic as R4 Basic): searchset Bundle, no token",
+        "responses": {"200": _fhir("Bundle")}}},
+    "/fhir/Basic/{topic_id}": {"get": {
+        "operationId": "fhirSubscriptionTopic", "tags": ["fhir"], "summary": "One subscription topic",
+        "parameters": [{"name": "topic_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _fhir("Basic"), "404": _OUTCOME["404"]}}},
+    "/fhir/Subscription": {
+        "post": {"operationId": "fhirSubscribe", "tags": ["fhir"],
+                 "summary": "Subscribe to a topic (rest-hook, id-only); the answer shows the signing secret once",
+                 "security": _SMART, "requestBody": {"required": True, "content": {"application/fhir+json": {
+                     "schema": {"$ref": "#/components/schemas/FhirResource"}}}},
+                 "responses": {"201": _counted("The Subscription (Location), with its secret in an extension"),
+                               **_errors("400", "401", "403", "413", "415", "422")}},
+        "get": {"operationId": "fhirSubscriptionSearch", "tags": ["fhir"],
+                "summary": "The app's subscriptions for the token's patient (searchset Bundle)", "security": _SMART,
+                "responses": {"200": _counted("Bundle"), **_errors("401")}}},
+    "/fhir/Subscription/{subscription_id}": {
+        "get": {"operationId": "fhirSubscriptionRead", "tags": ["fhir"],
+                "summary": "A Subscription; or Subscription/$status (searchset of SubscriptionStatus)",
+                "security": _SMART, "parameters": [
+                    _SUBSCRIPTION_ID,
+                    {"name": "id", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {"name": "status", "in": "query", "required": False, "schema": {"type": "string"}}],
+                "responses": {"200": _counted("Subscription, or Bundle"), **_errors("401", "404")}},
+        "delete": {"operationId": "fhirUnsubscribe", "tags": ["fhir"], "summary": "Delete a Subscription",
+                   "security": _SMART, "parameters": [_SUBSCRIPTION_ID],
+                   "responses": {"204": {"description": "Deleted", "headers": _RATE_LIMIT},
+                                 **_errors("401", "404")}}},
+    "/fhir/Subscription/{subscription_id}/{operation}": {"get": {
+        "operationId": "fhirSubscriptionStatus", "tags": ["fhir"],
+        "summary": "Subscription/{id}/$status: status, events numbered, last error (searchset Bundle)",
+        "security": _SMART, "parameters": [
+            _SUBSCRIPTION_ID, {"name": "operation", "in": "path", "required": True, "schema": {"const": "$status"}}],
+        "responses": {"200": _counted("Bundle of SubscriptionStatus Parameters"), **_errors("401", "404")}}},
+})
+
 SCHEMAS = {
     "FhirResource": {"type": "object", "required": ["resourceType"],
                      "properties": {"resourceType": {"type": "string"}, "id": {"type": "string"}}},

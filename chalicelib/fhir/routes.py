@@ -13,6 +13,7 @@ from chalicelib.fhir.capability import capability_statement
 from chalicelib.fhir.everything import OPERATION
 from chalicelib.records.resources import RESOURCE_TYPES
 from chalicelib.fhir.service import FhirService, etag
+from chalicelib.notify.service import SubscriptionService
 from chalicelib.oauth.quotas import Quotas
 from chalicelib.responses import json_response
 
@@ -25,7 +26,8 @@ _CORS = CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Ty
 
 
 def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_url: str,
-                     quotas: Optional[Quotas] = None) -> Blueprint:
+                     quotas: Optional[Quotas] = None, subscriptions: Optional[SubscriptionService] = None
+                     ) -> Blueprint:
     blueprint = Blueprint(__name__)
     routes = Routes(blueprint)
     fhir_base = f"{public_base_url}/fhir"
@@ -65,7 +67,7 @@ def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_
     @routes.route("/fhir/metadata", methods=["GET"], cors=_CORS)
     def metadata():
         """The server's CapabilityStatement (FHIR R4), with the SMART OAuth endpoints."""
-        return json_response(capability_statement(public_base_url),
+        return json_response(capability_statement(public_base_url, subscriptions.topics if subscriptions else None),
                              headers={"Cache-Control": "public, max-age=300"}, content_type=FHIR_JSON)
 
     @routes.route("/fhir/{resource_type}", methods=["GET"], cors=_CORS)
@@ -127,4 +129,61 @@ def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_
         return json_response(service.transaction(access, payload), headers={"Cache-Control": "no-store"},
                              content_type=FHIR_JSON)
 
+    if subscriptions is not None:
+        _subscription_routes(routes, subscriptions, grant, body, fhir_base)
     return blueprint
+
+
+def _subscription_routes(routes: Routes, subscriptions: SubscriptionService, grant, body, fhir_base: str) -> None:
+    """Topic-based subscriptions (Subscriptions R5 Backport on R4): the topics as Basic resources,
+    the app's Subscriptions and `$status`. Literal paths: they take precedence over the
+    `{resource_type}` routes above, locally as in API Gateway."""
+
+    def fhir(payload: Dict, status: int = 200, headers: Optional[Dict[str, str]] = None) -> Response:
+        return json_response(payload, status, {"Cache-Control": "no-store", **(headers or {})},
+                             content_type=FHIR_JSON)
+
+    @routes.route("/fhir/Basic", methods=["GET"], cors=_CORS)
+    def topics():
+        """The subscription topics (R5 SubscriptionTopic as R4 Basic resources): a searchset Bundle."""
+        return fhir(subscriptions.topic_list())
+
+    @routes.route("/fhir/Basic/{topic_id}", methods=["GET"], cors=_CORS)
+    def topic(topic_id: str):
+        """One subscription topic, as a Basic resource."""
+        return fhir(subscriptions.topic(topic_id))
+
+    @routes.route("/fhir/Subscription", methods=["POST"], cors=_CORS, content_types=_CONTENT_TYPES)
+    def subscribe():
+        """Subscribe to a topic (rest-hook, id-only): 201 with the Subscription and, this once, its
+        signing secret; 403 when the token's scopes do not cover the topic."""
+        access = grant()
+        created = subscriptions.create(access, body())
+        return fhir(created, 201, {"Location": f"{fhir_base}/Subscription/{created['id']}"})
+
+    @routes.route("/fhir/Subscription", methods=["GET"], cors=_CORS)
+    def subscription_search():
+        """The app's subscriptions for the token's patient: a searchset Bundle."""
+        return fhir(subscriptions.search(grant()))
+
+    @routes.route("/fhir/Subscription/{subscription_id}", methods=["GET"], cors=_CORS)
+    def subscription_read(subscription_id: str):
+        """A Subscription of the app; `Subscription/$status` (`id`, `status`): the status of each."""
+        if unquote(subscription_id) == "$status":
+            params = query_lists(routes.request)
+            return fhir(subscriptions.status(grant(), params.get("id", []), params.get("status", [])))
+        return fhir(subscriptions.read(grant(), subscription_id))
+
+    @routes.route("/fhir/Subscription/{subscription_id}", methods=["DELETE"], cors=_CORS)
+    def unsubscribe(subscription_id: str):
+        """Delete a Subscription of the app: no notification follows."""
+        subscriptions.delete(grant(), subscription_id)
+        return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+
+    @routes.route("/fhir/Subscription/{subscription_id}/{operation}", methods=["GET"], cors=_CORS)
+    def subscription_status(subscription_id: str, operation: str):
+        """`Subscription/{id}/$status`: a searchset Bundle of its SubscriptionStatus (events numbered,
+        status, the last error)."""
+        if unquote(operation) != "$status":
+            raise NotFound(f"This server has no operation '{unquote(operation)[:64]}' on Subscription.")
+        return fhir(subscriptions.status(grant(), [subscription_id], instance=True))

@@ -17,6 +17,7 @@ from chalicelib.export.service import ExportService
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.families import Families
 from chalicelib.identity.signin import UpstreamSignIn
+from chalicelib.notify.alerts import AlertService
 from chalicelib.observability import logger
 from chalicelib.pages.account import AccountPages, Visitor, safe_next
 from chalicelib.pages.catalog import CatalogPages
@@ -29,7 +30,8 @@ _FORM = ["application/x-www-form-urlencoded"]
 
 def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions: CitizenSessions,
                      access_log: AccessLog, settings: Settings, upstream: Optional[UpstreamSignIn] = None,
-                     exports: Optional[ExportService] = None, families: Optional[Families] = None) -> Blueprint:
+                     exports: Optional[ExportService] = None, families: Optional[Families] = None,
+                     alerts: Optional[AlertService] = None) -> Blueprint:
     catalog_pages = CatalogPages(catalog)
     history = HistoryPages(access_log, consents, families)
     account = AccountPages(sessions, consents, catalog.referential, demo_sign_in=settings.demo_sign_in,
@@ -172,7 +174,33 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         revoked_name = next((c["app_name"] for c in listed["past"] if c["app_id"] == revoked), None)
         return render("consents.html", "/account/consents", "consents", visitor,
                       {"consents": listed, "revoked_name": revoked_name,
-                       "came_of_age": account.majority_notice(visitor.subject_id, listed)})
+                       "came_of_age": account.majority_notice(visitor.subject_id, listed),
+                       # the signed-in person's own alerts (not shown in a relative's space)
+                       "alerts": alerts.settings(visitor.patient_id)
+                       if alerts is not None and visitor.acting is None else None,
+                       "alerts_saved": query().get("alerts") == "saved"})
+
+    # -- my access alerts (decision 0017) ----------------------------------------------------------
+
+    @html_route("/account/alerts", methods=["GET"])
+    def alerts_page():
+        """My access alerts: the latest alerts sent to me, French first, English beside."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id or alerts is None:
+            return sign_in_first("/account/alerts")
+        return render("alerts.html", "/account/alerts", "consents", visitor,
+                      {"alerts": alerts.alerts(visitor.patient_id), "settings": alerts.settings(visitor.patient_id)})
+
+    @html_route("/account/alerts", methods=["POST"], content_types=_FORM)
+    def choose_alerts():
+        """Turns access alerts on (each access, or a daily digest) or off (CSRF-checked)."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id or alerts is None:
+            return sign_in_first("/account/consents")
+        fields = form()
+        account.check_form(visitor, fields.get("csrf_token"))
+        alerts.choose(visitor.patient_id, fields.get("mode", "off"), fields.get("email"), language())
+        return see_other("/account/consents?alerts=saved")
 
     def one_consent_page(app_id: str, step: str, template: str, context_of) -> Response:
         """A page about one of the signed-in citizen's consents (`context_of(patient_id)`)."""

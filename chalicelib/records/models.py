@@ -44,6 +44,7 @@ class RecordItem(Model):
 
     class Meta(TableMeta):
         table_name = settings.records_table
+        stream_view_type = "NEW_AND_OLD_IMAGES"  # feeds the notifications (chalicelib/notify/events.py)
 
     patient_id = UnicodeAttribute(hash_key=True)  # internal id: apps never see it
     item_key = UnicodeAttribute(range_key=True)
@@ -121,6 +122,7 @@ class AuditItem(Model):
 
     class Meta(TableMeta):
         table_name = settings.audit_table
+        stream_view_type = "NEW_IMAGE"  # feeds citizens' access alerts (chalicelib/notify/events.py)
 
     patient_id = UnicodeAttribute(hash_key=True)
     at_key = UnicodeAttribute(range_key=True)  # `<ISO time>#<random>`

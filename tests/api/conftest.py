@@ -19,3 +19,18 @@ def records(aws):
     """The demo citizens' records (documents, measures, appointments), as `make run` seeds them."""
     return seed_demo_records(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url),
                              settings.catalog_dir)
+
+
+@pytest.fixture
+def notify_pipeline(aws, monkeypatch):
+    """The notification pipeline as `make run` runs it (moto's streams and queue, the same handlers
+    as the Lambdas), fresh for this test; a failing endpoint is retried after 1 s, then once more
+    after 1 s, then set to `error`."""
+    import app as application
+    from chalicelib.notify.local import local_pipeline_for
+    monkeypatch.setattr(application.notify_queue, "url", None)
+    monkeypatch.setattr(application.delivery, "retry_seconds", [1, 1])
+    pipeline = local_pipeline_for(settings, application.notify_queue, application.fan_out.handle,
+                                  application.delivery.handle).start()
+    yield pipeline
+    pipeline.stop()

@@ -11,7 +11,9 @@ def of_type(resources: Resources, kind: str) -> Dict[str, Any]:
     return {name: r for name, r in resources.items() if r["Type"] == kind}
 
 
-FUNCTIONS = ("APIHandler", "ExportWorker")  # the API, and the export worker (app.py's lambda_function)
+# The API; the export worker (app.py's lambda_function); the notifications' stream fan-out, their
+# delivery worker and the daily alert digests (app.py's on_dynamodb_record, on_sqs_message, schedule).
+FUNCTIONS = ("APIHandler", "ExportWorker", "NotifyFanout", "NotifyDelivery", "AlertDigest")
 
 
 def function(resources: Resources, name: str = "APIHandler") -> Dict[str, Any]:
@@ -51,5 +53,11 @@ def role_statements(resources: Resources, name: str = "APIHandler") -> List[Dict
     (role,) = referenced(role_ref)
     assert resources[role]["Type"] == "AWS::IAM::Role"
     assert "ManagedPolicyArns" not in resources[role]["Properties"]
-    return [statement for policy in resources[role]["Properties"]["Policies"]
-            for statement in policy["PolicyDocument"]["Statement"]]
+    return [_when_enabled(statement) for policy in resources[role]["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            if not _when_enabled(statement).get("Ref") == "AWS::NoValue"]
+
+
+def _when_enabled(statement: Dict[str, Any]) -> Dict[str, Any]:
+    """A statement, or the one a condition adds (`Fn::If`: its statement when the condition holds)."""
+    return statement["Fn::If"][1] if "Fn::If" in statement else statement

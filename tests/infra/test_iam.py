@@ -6,6 +6,7 @@ import re
 from typing import Dict, Iterator, List, Set, Tuple
 
 import botocore.session
+import pytest
 from botocore import xform_name
 
 from tests.infra.cfn import FUNCTIONS, Resources, function, listed, of_type, referenced, role_statements
@@ -39,16 +40,62 @@ WORKER_ACTIONS = {
     ("kms:Decrypt", "DataKey"), ("kms:GenerateDataKey", "DataKey"),
     ("logs:CreateLogStream", "ExportWorkerLogGroup"), ("logs:PutLogEvents", "ExportWorkerLogGroup"),
 }
+# The notification functions (issue 16; docs/decisions/0017-subscriptions.md), each its own role.
+# The fan-out reads the three streams (what Lambda's event source mapping needs), finds and numbers
+# subscriptions, reads consents and apps' status items and alert settings, queues (and its event
+# source mappings send the batches they give up on to the dead-letter queue).
+_STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                   "dynamodb:ListStreams")
+FANOUT_ACTIONS = {
+    *((action, f"{table}/stream/*") for action in _STREAM_ACTIONS
+      for table in ("RecordsTable", "ConsentsTable", "AuditTable")),
+    ("dynamodb:Query", "SubscriptionsTable"), ("dynamodb:UpdateItem", "SubscriptionsTable"),
+    ("dynamodb:BatchGetItem", "SubscriptionsTable"), ("dynamodb:DescribeTable", "SubscriptionsTable"),
+    ("dynamodb:BatchGetItem", "ConsentsTable"), ("dynamodb:DescribeTable", "ConsentsTable"),
+    ("dynamodb:BatchGetItem", "AppsTable"), ("dynamodb:DescribeTable", "AppsTable"),
+    ("sqs:SendMessage", "NotifyQueue"), ("sqs:SendMessage", "NotifyDeadLetterQueue"),
+    ("kms:Decrypt", "DataKey"),
+    ("logs:CreateLogStream", "NotifyFanoutLogGroup"), ("logs:PutLogEvents", "NotifyFanoutLogGroup"),
+}
+# The delivery worker consumes the queue (and defers messages: backoff), reads what it checks again
+# before sending (subscription, consent, app status, the record's hidden flag), writes delivery
+# state and alerts, and e-mails alerts when a sender is set: no grants table, no key, no stream.
+DELIVERY_ACTIONS = {
+    ("sqs:ReceiveMessage", "NotifyQueue"), ("sqs:DeleteMessage", "NotifyQueue"),
+    ("sqs:GetQueueAttributes", "NotifyQueue"), ("sqs:ChangeMessageVisibility", "NotifyQueue"),
+    ("dynamodb:BatchGetItem", "SubscriptionsTable"), ("dynamodb:GetItem", "SubscriptionsTable"),
+    ("dynamodb:UpdateItem", "SubscriptionsTable"), ("dynamodb:PutItem", "SubscriptionsTable"),
+    ("dynamodb:DescribeTable", "SubscriptionsTable"),
+    ("dynamodb:BatchGetItem", "ConsentsTable"), ("dynamodb:DescribeTable", "ConsentsTable"),
+    ("dynamodb:BatchGetItem", "AppsTable"), ("dynamodb:DescribeTable", "AppsTable"),
+    ("dynamodb:BatchGetItem", "RecordsTable"), ("dynamodb:DescribeTable", "RecordsTable"),
+    ("kms:Decrypt", "DataKey"), ("ses:SendEmail", "AlertsEmailIdentity"),
+    ("logs:CreateLogStream", "NotifyDeliveryLogGroup"), ("logs:PutLogEvents", "NotifyDeliveryLogGroup"),
+}
+# The daily digests: the sparse index of digest subscribers, their accesses, the apps' names.
+DIGEST_ACTIONS = {
+    ("dynamodb:GetItem", "SubscriptionsTable"), ("dynamodb:PutItem", "SubscriptionsTable"),
+    ("dynamodb:UpdateItem", "SubscriptionsTable"), ("dynamodb:DescribeTable", "SubscriptionsTable"),
+    ("dynamodb:Query", "SubscriptionsTable/index/*"),
+    ("dynamodb:Query", "AuditTable"), ("dynamodb:DescribeTable", "AuditTable"),
+    ("dynamodb:BatchGetItem", "AppsTable"), ("dynamodb:DescribeTable", "AppsTable"),
+    ("kms:Decrypt", "DataKey"), ("ses:SendEmail", "AlertsEmailIdentity"),
+    ("logs:CreateLogStream", "AlertDigestLogGroup"), ("logs:PutLogEvents", "AlertDigestLogGroup"),
+}
+# Code that never runs on AWS: chalicelib/notify/local.py stands in for Lambda's event source
+# mappings in local runs and tests (it reads moto's streams and queue).
+LOCAL_ONLY = {"chalicelib/notify/local.py"}
 # Calls of the code that the role does not allow yet, because the template does not deploy what
 # they serve (none at present). Allowing one means its resource in the template, its ARN alone in
 # the role and, for a new service, the service in the Makefile's SDK_SERVICES.
 NOT_DEPLOYED_YET: Set[str] = set()
 # SDK operations whose IAM action has another name (most share their operation's name).
-IAM_ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
+IAM_ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction", "sqs:SendMessageBatch": "sqs:SendMessage"}
 RESOURCE_TYPES_BY_SERVICE = {
     "dynamodb": {"AWS::DynamoDB::Table"}, "kms": {"AWS::KMS::Key"},
     "s3": {"AWS::S3::Bucket"}, "logs": {"AWS::Logs::LogGroup"},
     "secretsmanager": {"AWS::SecretsManager::Secret"}, "lambda": {"AWS::Serverless::Function"},
+    "sqs": {"AWS::SQS::Queue"}, "ses": {"AWS::SES::EmailIdentity"},
 }
 
 
@@ -59,18 +106,58 @@ def test_chalice_generates_no_role_of_its_own(resources: Resources) -> None:
     assert len(roles) == len(FUNCTIONS)  # each function its own role
 
 
-def test_the_export_worker_may_do_exactly_its_job(resources: Resources) -> None:
+def granted_to(resources: Resources, name: str) -> Set[Tuple[str, str]]:
+    """(action, resource) pairs a function's role allows, resources by logical id (and path)."""
     granted = set()
-    for statement in role_statements(resources, "ExportWorker"):
+    for statement in role_statements(resources, name):
         assert statement["Effect"] == "Allow"
         for resource in listed(statement["Resource"]):
-            target = (resource["Fn::Sub"].replace("${", "").replace(".Arn}", "") if "Fn::Sub" in resource
-                      else next(referenced(resource)))
+            if "Fn::Sub" in resource and resource["Fn::Sub"].startswith("arn:"):  # an ARN built from a Ref
+                target = next(t for t in referenced(resource) if not t.startswith("AWS::"))
+            elif "Fn::Sub" in resource:
+                target = resource["Fn::Sub"].replace("${", "").replace(".Arn}", "")
+            else:
+                target = next(referenced(resource))
             granted |= {(action, target) for action in listed(statement["Action"])}
-    assert granted == WORKER_ACTIONS
+    return granted
+
+
+def test_the_export_worker_may_do_exactly_its_job(resources: Resources) -> None:
+    assert granted_to(resources, "ExportWorker") == WORKER_ACTIONS
     (data_key,) = [s for s in role_statements(resources, "ExportWorker") if "kms:Decrypt" in listed(s["Action"])]
     assert [v["Fn::Sub"].split(".")[0] for v in data_key["Condition"]["StringEquals"]["kms:ViaService"]] == \
         ["dynamodb", "s3"]
+
+
+@pytest.mark.parametrize("name, expected", [("NotifyFanout", FANOUT_ACTIONS), ("NotifyDelivery", DELIVERY_ACTIONS),
+                                            ("AlertDigest", DIGEST_ACTIONS)])
+def test_the_notification_functions_may_do_exactly_their_jobs(resources: Resources, name: str,
+                                                              expected: Set[Tuple[str, str]]) -> None:
+    assert granted_to(resources, name) == expected
+    for statement in role_statements(resources, name):
+        if "kms:Decrypt" in listed(statement["Action"]):
+            assert statement["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Sub"].startswith("dynamodb.")
+
+
+def test_the_notification_functions_are_fed_by_the_streams_and_the_queue(resources: Resources) -> None:
+    sources = function(resources, "NotifyFanout")["Properties"]["Events"]
+    streams = {next(referenced(source["Properties"]["Stream"])) for source in sources.values()}
+    assert streams == {"RecordsTable", "ConsentsTable", "AuditTable"}
+    for source in sources.values():
+        assert source["Type"] == "DynamoDB" and source["Properties"]["BisectBatchOnFunctionError"] is True
+        (dlq,) = referenced(source["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+        assert dlq == "NotifyDeadLetterQueue"
+    for table, view in (("RecordsTable", "NEW_AND_OLD_IMAGES"), ("ConsentsTable", "NEW_AND_OLD_IMAGES"),
+                        ("AuditTable", "NEW_IMAGE")):
+        assert resources[table]["Properties"]["StreamSpecification"] == {"StreamViewType": view}
+    (queue_source,) = function(resources, "NotifyDelivery")["Properties"]["Events"].values()
+    assert list(referenced(queue_source["Properties"]["Queue"])) == ["NotifyQueue"]
+    assert queue_source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    redrive = resources["NotifyQueue"]["Properties"]["RedrivePolicy"]
+    assert list(referenced(redrive["deadLetterTargetArn"])) == ["NotifyDeadLetterQueue"]
+    alarm = resources["NotifyDeadLetterAlarm"]["Properties"]
+    assert list(referenced(alarm["Dimensions"][0]["Value"])) == ["NotifyDeadLetterQueue"]
+    assert alarm["Threshold"] == 1 and alarm["AlarmActions"]
 
 
 def test_only_the_api_starts_the_export_worker(resources: Resources) -> None:
@@ -135,7 +222,8 @@ def sdk_calls_in_code() -> Iterator[Tuple[str, str, str]]:
     """(service, operation, enclosing function) of every call the code makes on a boto3 client
     it creates itself (`boto3.client("kms")`, ...), pre-signed URLs included. DynamoDB goes
     through PynamoDB, whose calls are tied to the tables instead."""
-    sources = [PROJECT / "app.py", *sorted((PROJECT / "chalicelib").rglob("*.py"))]
+    sources = [PROJECT / "app.py", *sorted(path for path in (PROJECT / "chalicelib").rglob("*.py")
+                                           if str(path.relative_to(PROJECT)) not in LOCAL_ONLY)]
     trees = [ast.parse(path.read_text(), str(path)) for path in sources]
     services = {node.args[0].value for tree in trees for node in ast.walk(tree)
                 if isinstance(node, ast.Call) and ast.unparse(node.func) == "boto3.client"
@@ -168,7 +256,9 @@ def sdk_calls_in_code() -> Iterator[Tuple[str, str, str]]:
 
 
 def test_role_allows_every_sdk_call_the_code_makes(resources: Resources) -> None:
-    allowed = {action for s in role_statements(resources) for action in listed(s["Action"])}
+    # Each function's calls are in its own role; the scan sees the code as one: every call must be
+    # allowed to some function (the exact lists above say which).
+    allowed = {action for name in FUNCTIONS for s in role_statements(resources, name) for action in listed(s["Action"])}
     calls = list(sdk_calls_in_code())
     assert {service for service, _, _ in calls} >= {"kms", "s3"}, "the scan no longer sees the code's clients"
     # `ensure_*` functions create what the template creates on AWS (local runs and tests only).

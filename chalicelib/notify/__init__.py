@@ -1,0 +1,1 @@
+"""Told, not polling: FHIR topic-based subscriptions for apps, and access alerts for citizens."""

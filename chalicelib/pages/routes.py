@@ -1,4 +1,7 @@
-"""HTTP routes of the citizen's web pages (HTML): parse the request, call the pages' services, render."""
+"""HTTP routes of the citizen's web pages (HTML): parse the request, call the pages' services, render.
+
+Longer than 300 lines: every citizen page is a route of one blueprint whose closures (language,
+cookies, the visitor, rendering, the error page) they all share; each route is a few lines."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional

@@ -40,6 +40,9 @@ def decision_from_form(fields: Dict[str, List[str]], criteria: List[Dict[str, An
     body: Dict[str, Any] = {"opinion": one.get("opinion", ""), "results": results,
                             "approved_scopes": [s for s in fields.get("approved_scopes", []) if s],
                             "comment": one.get("comment", "").strip()}
+    period = one.get("period_years", "").strip()
+    if period:
+        body["period_years"] = int(period) if period.isdigit() else period
     rate, burst = one.get("quota.rate", "").strip(), one.get("quota.burst", "").strip()
     if rate or burst:
         body["quota"] = {"rate": int(rate) if rate.isdigit() else rate,

@@ -151,6 +151,9 @@ SCHEMAS = {
                     "additionalProperties": {"type": "object", "required": ["result"], "properties": {
                         "result": {"enum": ["pass", "fail", "not_applicable"]}, "note": {"type": "string"}}}},
         "approved_scopes": {"type": "array", "items": {"type": "string"}},
+        "period_years": {"type": "integer", "minimum": 1, "maximum": 3,
+                         "description": "Referencing period of a favourable decision; absent: 1 year for a first "
+                                        "listing, 2 for a renewal"},
         "comment": {"type": "string"},
         "quota": {"type": "object", "required": ["rate", "burst"],
                   "description": "The app's quota on the FHIR API and on the token endpoint, each: requests a "

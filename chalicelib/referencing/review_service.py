@@ -29,6 +29,9 @@ DECISION_SCHEMA = {
                            "note": {"type": "string", "maxLength": 2000}}}},
         "approved_scopes": {"type": "array", "uniqueItems": True, "items": {"type": "string"}},
         "comment": {"type": "string", "maxLength": 5000},
+        # The referencing period, in years, of a favourable decision; absent: the référentiel's rule
+        # (1 year for a first listing, 2 for a renewal).
+        "period_years": {"type": "integer", "minimum": 1, "maximum": 3},
         # The app's quota on the FHIR API and on the token endpoint (chalicelib/oauth/quotas.py);
         # absent: unchanged, the deployment's default for a first listing. At most the account's
         # API Gateway limit (10,000 requests a second) for one app.
@@ -114,7 +117,8 @@ class ReviewService:
         target = lifecycle.next_version_state(version.state, action)
         self._check_decision(version, body)
         now = self.clock()
-        period_years = 1 if app.head.referenced_from is None else 2  # first listing, then renewals
+        # The commission's choice, else 1 year for a first listing and 2 for a renewal.
+        period_years = body.get("period_years") or (1 if app.head.referenced_from is None else 2)
         bump(version)
         version.state, version.review_queue = target, None
         version.decision = {"opinion": body["opinion"], "results": body["results"],

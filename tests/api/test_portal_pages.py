@@ -164,13 +164,19 @@ def test_the_commission_decides_publishes_and_suspends_in_the_pages(portal):
                            [("opinion", "favourable"), ("comment", "Presque"), ("result." + criteria[0], "pass")],
                            csrf_in(view))
     assert incomplete.status_code == 422 and "Presque" in html(incomplete)
+    too_long = post_form(portal, f"/portal/review/apps/{app_id}/versions/1", reviewer,
+                         [("opinion", "favourable"), ("comment", "Dossier complet."), ("period_years", "9"),
+                          ("approved_scopes", "patient/Observation.rs")]
+                         + [("result." + c, "pass") for c in criteria], csrf_in(view))
+    assert too_long.status_code == 422 and "Dossier complet." in html(too_long)  # nothing entered is lost
     decided = post_form(portal, f"/portal/review/apps/{app_id}/versions/1", reviewer,
-                        [("opinion", "favourable"), ("comment", "Dossier complet."),
+                        [("opinion", "favourable"), ("comment", "Dossier complet."), ("period_years", "3"),
                          ("approved_scopes", "patient/Observation.rs")]
                         + [("result." + c, "pass") for c in criteria], csrf_in(view))
     assert decided.status_code == 303, html(decided)[:3000]
-    assert portal.get(f"/catalog/apps/{app_id}").status_code == 200
-    assert "période de référencement de 1 an(s)" in html(view)
+    listed = portal.get(f"/catalog/apps/{app_id}")
+    assert listed.status_code == 200 and listed.json_body["referencing"]["period_years"] == 3  # the commission's choice
+    assert "Par défaut (référentiel) : 1 an(s)" in html(view)
 
     confirm = get(portal, f"/portal/review/apps/{app_id}/suspend", reviewer)
     assert "jetons" in html(confirm) and "disparaît du catalogue" in html(confirm)

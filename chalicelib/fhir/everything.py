@@ -23,7 +23,7 @@ from chalicelib import cursors
 from chalicelib.dynamodb import Key
 from chalicelib.errors import InvalidRequest
 from chalicelib.fhir.access import Permission
-from chalicelib.fhir.search import DEFAULT_COUNT, MAX_COUNT, YEARS
+from chalicelib.fhir.search import YEARS, page_size
 from chalicelib.records.models import RecordRow
 from chalicelib.records.queries import RecordQuery, run_page
 
@@ -97,18 +97,8 @@ def plan_everything(params: Mapping[str, Sequence[str]], lenient: bool, patient:
             raise _bad(f"'{name}' may be given once.", name)
         single[name] = values[0]
     echo: List[Tuple[str, str]] = []
-    count = DEFAULT_COUNT
-    if "_count" in single:
-        try:
-            count = int(single["_count"])
-        except ValueError:
-            raise _bad("'_count' must be a whole number.", "_count") from None
-        if count < 1:
-            raise _bad("'_count' must be at least 1.", "_count")
-        count = min(count, MAX_COUNT)
+    count = page_size(single)
     echo.append(("_count", str(count)))
-    if "_format" in single and single["_format"] not in ("json", "application/json", "application/fhir+json"):
-        raise _bad("Only JSON is served (_format=json).", "_format")
     since = None
     if "_since" in single:
         since = parse_since(single["_since"])

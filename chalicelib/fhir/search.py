@@ -84,6 +84,22 @@ def _period(value: str) -> Tuple[str, datetime, datetime]:
     return prefix, start, end
 
 
+def page_size(single: Mapping[str, str]) -> int:
+    """`_count` (default 20, at most 100), after checking `_format` asks for JSON: the parameters
+    every paged answer shares (searches, `$everything`)."""
+    if "_format" in single and single["_format"] not in ("json", "application/json", "application/fhir+json"):
+        raise _bad("Only JSON is served (_format=json).", "_format")
+    if "_count" not in single:
+        return DEFAULT_COUNT
+    try:
+        count = int(single["_count"])
+    except ValueError:
+        raise _bad("'_count' must be a whole number.", "_count") from None
+    if count < 1:
+        raise _bad("'_count' must be at least 1.", "_count")
+    return min(count, MAX_COUNT)
+
+
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -116,18 +132,8 @@ def plan_search(resource_type: str, params: Mapping[str, Sequence[str]], pairwis
             patient_matches = patient_matches and reference == pairwise_id
             echo.append((name, single[name]))
 
-    count = DEFAULT_COUNT
-    if "_count" in single:
-        try:
-            count = int(single["_count"])
-        except ValueError:
-            raise _bad("'_count' must be a whole number.", "_count") from None
-        if count < 1:
-            raise _bad("'_count' must be at least 1.", "_count")
-        count = min(count, MAX_COUNT)
+    count = page_size(single)
     echo.append(("_count", str(count)))
-    if "_format" in single and single["_format"] not in ("json", "application/json", "application/fhir+json"):
-        raise _bad("Only JSON is served (_format=json).", "_format")
 
     low, high = "", "~"
     for value in params.get("date", []):

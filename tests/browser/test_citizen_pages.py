@@ -13,7 +13,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from tests.helpers.browser import AXE, PAGE_WEIGHTS, SCREENSHOTS
+from tests.helpers.browser import scan
 from tests.helpers.export import of_type, open_archive
 
 pytestmark = pytest.mark.e2e
@@ -47,26 +47,8 @@ def open_context(browser, server, visits):
 
 
 def check(page, name):
-    """Screenshot, weight and accessibility scan of the page on screen."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    weight = page.evaluate("""() => {
-        const nav = performance.getEntriesByType('navigation')[0];
-        const others = performance.getEntriesByType('resource');
-        return [nav.encodedBodySize, others.reduce((sum, r) => sum + r.encodedBodySize, 0), others.length];
-    }""")
-    PAGE_WEIGHTS[name] = tuple(weight)
-    assert weight[0] < MAX_PAGE_BYTES and weight[2] == 0, f"{name}: {weight}"
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    violations = page.evaluate("""async (tags) => {
-        const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-    }""", AXE_TAGS)
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, f"{name}: {json.dumps(serious, ensure_ascii=False, indent=1)}"
-    return violations
-
+    """Screenshot, weight and accessibility scan of the page on screen (tests/helpers/browser.py)."""
+    return scan(page, name, MAX_PAGE_BYTES, tuple(AXE_TAGS))
 
 def test_browse_filter_and_open_an_app(open_context, server):
     page = open_context()

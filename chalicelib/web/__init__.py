@@ -107,6 +107,12 @@ def _environment() -> Environment:
 
 
 _STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _hashes(blocks: Iterable[str]) -> str:
+    return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()}'"
+                    for block in blocks)
 
 
 def page(template: str, context: Dict[str, Any], status: int = 200, form_targets: Iterable[str] = (),
@@ -114,18 +120,21 @@ def page(template: str, context: Dict[str, Any], status: int = 200, form_targets
          if_none_match: Optional[str] = None) -> Response:
     """An HTML page that cannot be framed, loads nothing from elsewhere (not even images: app logos
     would tell their publishers who reads the catalogue) and posts only to us (and, after our
-    redirect, to the app's registered redirect URI). Its styles are allowed by their hash, not by
-    a nonce, so that the same page is the same bytes: with `cache_control` other than no-store it
-    carries an ETag, and 304 answers a client that holds it."""
+    redirect, to the app's registered redirect URI). Its styles (and inline scripts, if any) are
+    allowed by their hash, not by a nonce, so that the same page is the same bytes: with
+    `cache_control` other than no-store it carries an ETag, and 304 answers a client that holds it."""
     context = {"lang": i18n.DEFAULT_LANGUAGE, **context}
     body = _environment().get_template(template).render(**context)
-    styles = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()}'"
-                      for block in _STYLE.findall(body)) or "'none'"
+    styles = _hashes(_STYLE.findall(body)) or "'none'"
+    # A page works without script; the few that help where the browser alone can (a file too large
+    # for its upload, caught before it leaves), their scripts are allowed by hash, inline only.
+    scripts = _hashes(_SCRIPT.findall(body))
     form_action = " ".join(["'self'", *form_targets])
     security = {
         "Content-Type": "text/html; charset=utf-8",
         "Content-Language": context["lang"],
         "Content-Security-Policy": (f"default-src 'none'; style-src {styles}; img-src data:; "
+                                    + (f"script-src {scripts}; " if scripts else "") +
                                     f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"),
         "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Opener-Policy": "same-origin", "Permissions-Policy": "camera=(), microphone=(), geolocation=()",

@@ -82,8 +82,10 @@ def test_a_listing_goes_from_problems_to_the_catalogue(page, server):
     scan(page, "portal-upload")
     page.get_by_label("Fichier").set_input_files({"name": "registre-dpo.pdf", "mimeType": "application/pdf",
                                                   "buffer": b"%PDF-" + b"0" * (10 * 1024 * 1024 + 1)})
+    upload_page = page.url
     page.get_by_role("button", name="Envoyer le fichier").click()
     assert "il dépasse 10 Mo" in page.get_by_role("alert").inner_text()
+    assert page.url == upload_page  # refused in the browser, before S3 (whose own refusal is an XML page)
     scan(page, "portal-upload-too-large")
     page.get_by_label("Fichier").set_input_files({"name": "registre-dpo.pdf", "mimeType": "application/pdf",
                                                   "buffer": PDF})

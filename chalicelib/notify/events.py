@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib.clock import Clock
 from chalicelib.notify.models import SubscriptionItem
 from chalicelib.notify.store import AlertStore, SubscriptionGone, SubscriptionStore
 from chalicelib.notify.topics import Topics
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest, categories_allowed
+from chalicelib.records.store import ActivityCounts
 
 RECORD_TYPES = ("DocumentReference", "Observation", "Appointment")
 _INTERACTIONS = {"INSERT": "create", "MODIFY": "update", "REMOVE": "delete"}
@@ -90,12 +91,14 @@ class FanOut:
         self.records_table, self.consents_table, self.audit_table = records_table, consents_table, audit_table
         self.store = store or SubscriptionStore()
         self.alerts = alerts or AlertStore()
+        self.activity = ActivityCounts()
 
     def handle(self, event: Dict[str, Any]) -> Dict[str, int]:
         """A batch of stream records (Lambda's event): every notification and alert queued, or an
         exception, and Lambda hands the same batch again (at least once)."""
         changes: Dict[str, List[Change]] = defaultdict(list)
         accesses: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
+        counted: Dict[Tuple[str, str], int] = defaultdict(int)  # (app, day): accesses, for the évaluation
         for record in event.get("Records") or []:
             table = table_of(record)
             change = None
@@ -105,8 +108,9 @@ class FanOut:
                 change = consent_change(record)
             elif table == self.audit_table and record.get("eventName") == "INSERT":
                 image = (record.get("dynamodb") or {}).get("NewImage") or {}
-                if image.get("patient_id"):
+                if image.get("patient_id") and image.get("app_id"):  # an access (not an app's daily count)
                     accesses[str(_text(image, "patient_id"))].append(image)
+                    counted[(str(_text(image, "app_id")), str(_text(image, "at") or "")[:10])] += 1
             if change is not None:
                 changes[change.patient_id].append(change)
         messages: List[Dict[str, Any]] = []
@@ -115,6 +119,8 @@ class FanOut:
         messages += self._alerts(accesses)
         if messages:
             self.queue.send(messages)
+        if counted:
+            self.activity.add(counted)
         return {"notifications": sum(1 for m in messages if m["kind"] == "event"),
                 "alerts": sum(1 for m in messages if m["kind"] == "alert")}
 

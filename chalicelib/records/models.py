@@ -144,4 +144,19 @@ class AuditItem(Model):
     by_app = ByApp()
 
 
+class AppDayCount(Model):
+    """How many accesses an app made on one day, all citizens together: the access log counted as it
+    is written (from the Audit table's stream, chalicelib/notify/events.py), for the commission's
+    évaluation. In the Audit table under the app's own partition, `app#<app_id>`, which no citizen's
+    partition can be (internal ids have no '#'); never a citizen in it."""
+
+    class Meta(TableMeta):
+        table_name = settings.audit_table
+
+    patient_id = UnicodeAttribute(hash_key=True)  # `app#<app_id>`
+    at_key = UnicodeAttribute(range_key=True)  # the day, `YYYY-MM-DD` (UTC)
+    calls = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS = (RecordItem, AuditItem)

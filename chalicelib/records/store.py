@@ -5,13 +5,14 @@ BatchGetItem, then one write, the audit entry with it). A write states its condi
 whose item is missing says so (MissingRecord), and the service decides what that means."""
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.catalog.models import HEAD_VERSION, AppHead
 from chalicelib.dynamodb import Key
-from chalicelib.records.models import AuditItem, RecordItem
+from chalicelib.records.models import AppDayCount, AuditItem, RecordItem
 
 
 class MissingRecord(Exception):
@@ -79,3 +80,22 @@ class AuditStore:
             for head in AppHead.batch_get(keys):
                 names[head.app_id] = (head.public or {}).get("name") or head.display_name or head.app_id
         return names
+
+
+COUNT_RETENTION = timedelta(days=40)  # the évaluation looks 30 days back
+
+
+class ActivityCounts:
+    """Accesses per app per day (AppDayCount): added to in batches, read 30 days at a time."""
+
+    def add(self, counts: Mapping[Tuple[str, str], int]) -> None:
+        """`counts[(app_id, day)]` more accesses: one UpdateItem (ADD) per app and day, unconditional."""
+        for (app_id, day), calls in sorted(counts.items()):
+            expires = datetime.combine(date.fromisoformat(day), time(0), timezone.utc) + COUNT_RETENTION
+            AppDayCount(f"app#{app_id}", day).update(actions=[AppDayCount.calls.add(calls),
+                                                              AppDayCount.expires_at.set(expires)])
+
+    def total(self, app_id: str, days: Iterable[str]) -> int:
+        """The accesses of these days together (one BatchGetItem of at most 100 days)."""
+        keys = [(f"app#{app_id}", day) for day in days]
+        return sum(int(item.calls) for item in AppDayCount.batch_get(keys)) if keys else 0

@@ -53,6 +53,7 @@ FANOUT_ACTIONS = {
     ("dynamodb:BatchGetItem", "SubscriptionsTable"), ("dynamodb:DescribeTable", "SubscriptionsTable"),
     ("dynamodb:BatchGetItem", "ConsentsTable"), ("dynamodb:DescribeTable", "ConsentsTable"),
     ("dynamodb:BatchGetItem", "AppsTable"), ("dynamodb:DescribeTable", "AppsTable"),
+    ("dynamodb:UpdateItem", "AuditTable"),  # the accesses per app and day (issue 14's activity page)
     ("sqs:SendMessage", "NotifyQueue"), ("sqs:SendMessage", "NotifyDeadLetterQueue"),
     ("kms:Decrypt", "DataKey"),
     ("logs:CreateLogStream", "NotifyFanoutLogGroup"), ("logs:PutLogEvents", "NotifyFanoutLogGroup"),

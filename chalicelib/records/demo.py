@@ -117,11 +117,11 @@ def _secret_document(patient: Dict[str, Any], now: datetime) -> Dict[str, Any]:
 
 
 def seed_demo_records(codec: Codec, directory: Path, now: Optional[datetime] = None,
-                      store: Optional[RecordStore] = None) -> int:
-    """Write every demo citizen's record (their Patient, documents, measures, appointments); how
-    many resources, their Patient items left out."""
+                      store: Optional[RecordStore] = None, only: Optional[Iterable[str]] = None) -> int:
+    """Write every demo citizen's record (their Patient, documents, measures, appointments), or
+    only those of the citizens `only` names; how many resources, their Patient items left out."""
     now = now or datetime.now(timezone.utc)
-    patients = _patients(directory)
+    patients = [p for p in _patients(directory) if only is None or p["id"] in set(only)]
     return (store or RecordStore()).save_all(_demo_items(codec, patients, now)) - len(patients)
 
 

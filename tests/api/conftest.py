@@ -16,9 +16,17 @@ def client(demo_apps):
 
 @pytest.fixture
 def records(aws):
-    """The demo citizens' records (documents, measures, appointments), as `make run` seeds them."""
+    """The records (documents, measures, appointments) of the demo citizens most tests use, Alice,
+    Karim and Léa, as `make run` seeds them; `family_records` adds the rest of the Martin family."""
     return seed_demo_records(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url),
-                             settings.catalog_dir)
+                             settings.catalog_dir, only=("demo-alice", "demo-karim", "demo-lea"))
+
+
+@pytest.fixture
+def family_records(records):
+    """Also the records of Thomas, Noah (16) and Lina (9) Martin (catalog/demo/families.json)."""
+    return records + seed_demo_records(Codec(load_terminology(settings.catalog_dir), settings.fhir_base_url),
+                                       settings.catalog_dir, only=("demo-thomas", "demo-noah", "demo-lina"))
 
 
 @pytest.fixture

@@ -32,11 +32,11 @@ def document_ids(client, token):
 
 
 @pytest.fixture
-def alice_for_noah(client, records):
+def alice_for_noah(client, family_records):
     return smart_token(client, SCOPE, patient="demo-alice", for_whom="Noah")
 
 
-def test_a_parent_chooses_for_whom_and_the_app_gets_the_childs_record(client, records):
+def test_a_parent_chooses_for_whom_and_the_app_gets_the_childs_record(client, family_records):
     page = signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice", scope=SCOPE), for_whom=None)
     # the picker was submitted as Alice; she is asked for whom before any consent page
     body = html(client.get(authorize_url(pkce()[1], scope=SCOPE), headers={"Cookie": cookie_of(page)}))
@@ -55,13 +55,13 @@ def test_a_parent_chooses_for_whom_and_the_app_gets_the_childs_record(client, re
     assert "act_as" not in claims_of(mine["access_token"])
 
 
-def test_prompt_none_when_a_choice_is_needed_is_interaction_required(client, records):
+def test_prompt_none_when_a_choice_is_needed_is_interaction_required(client, family_records):
     page = signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice", scope=SCOPE))
     answer = client.get(authorize_url(pkce()[1], scope=SCOPE, prompt="none"), headers={"Cookie": cookie_of(page)})
     assert redirect_params(answer)["error"] == "interaction_required"
 
 
-def test_a_crafted_choice_is_refused_and_grants_nothing(client, records):
+def test_a_crafted_choice_is_refused_and_grants_nothing(client, family_records):
     first = signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice", scope=SCOPE))
     cookie = cookie_of(first)
     page = client.get(authorize_url(pkce()[1], scope=SCOPE), headers={"Cookie": cookie})
@@ -132,8 +132,8 @@ def noah_turns_18_in_ten_days(monkeypatch):
     return records.people["demo-noah"].comes_of_age
 
 
-def test_the_18th_birthday_ends_the_representation_and_what_it_granted(client, records, noah_turns_18_in_ten_days,
-                                                                       monkeypatch):
+def test_the_18th_birthday_ends_the_representation_and_what_it_granted(client, family_records,
+                                                                       noah_turns_18_in_ten_days, monkeypatch):
     alice_for_noah = smart_token(client, SCOPE, patient="demo-alice", for_whom="Noah")
     noah_cookie = session_cookie(client, "demo-noah")
     alice_page = signed_in(client, authorize_url(pkce()[1], login_hint="demo-alice", scope=SCOPE))
@@ -154,7 +154,7 @@ def test_the_18th_birthday_ends_the_representation_and_what_it_granted(client, r
     assert "Depuis vos 18 ans" in told and "Bac à sable développeurs" in told
 
 
-def test_my_relatives_and_switching_to_a_childs_space(client, records):
+def test_my_relatives_and_switching_to_a_childs_space(client, family_records):
     for_lina = smart_token(client, SCOPE, patient="demo-alice", for_whom="Lina")
     assert fhir_get(client, "/fhir/Appointment", for_lina).status_code == 200
     alice = session_cookie(client, "demo-alice")
@@ -183,7 +183,7 @@ def test_my_relatives_and_switching_to_a_childs_space(client, records):
     assert "Alice Martin" in noah and "Thomas Martin" in noah and "Vous n'agissez pour personne d'autre." in noah
 
 
-def test_both_representatives_may_act(client, records):
+def test_both_representatives_may_act(client, family_records):
     thomas = smart_token(client, READ_ALL, patient="demo-thomas", for_whom="Lina")
     assert fhir_get(client, f"/fhir/Patient/{thomas['patient']}", thomas).json_body["name"][0]["given"] == ["Lina"]
     assert exchange  # noqa: B018 - imported for the helpers' flows

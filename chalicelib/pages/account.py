@@ -149,8 +149,10 @@ class AccountPages:
         person = self.families.person(patient_id) if self.families else None
         if person is None or person.comes_of_age > self.consents.clock():
             return []
+        ended_then = person.comes_of_age.isoformat()  # not those that ended earlier, by their own term
         return [view["app_name"] for view in consents["past"]
-                if view.get("given_by", {}).get("as") == "representative" and view["status"] == "expired"]
+                if view.get("given_by", {}).get("as") == "representative" and view["status"] == "expired"
+                and view["expires_at"] == ended_then]
 
     # -- consents --------------------------------------------------------------------------------
 

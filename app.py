@@ -11,8 +11,9 @@ from chalicelib.clock import utc_now
 from chalicelib.config import settings
 from chalicelib.consent import openapi as consent_openapi
 from chalicelib.consent import routes as consent_routes
+from chalicelib.consent.proxies import ProxyService
 from chalicelib.consent.service import ConsentService
-from chalicelib.consent.store import ConsentStore
+from chalicelib.consent.store import ConsentStore, ProxyStore
 from chalicelib.export import openapi as export_openapi
 from chalicelib.export import routes as export_routes
 from chalicelib.export.runner import runner_for
@@ -74,8 +75,9 @@ publisher_service = PublisherService(referential, utc_now)
 review_service = ReviewService(referential, catalog_service, utc_now)
 token_keys = token_keys_for(settings, utc_now)
 consent_service = ConsentService(utc_now, ConsentStore())
+proxy_service = ProxyService(utc_now, consent_service, ProxyStore())
 citizen_sessions = CitizenSessions(utc_now, SessionStore())
-families = families_for(settings, utc_now)
+families = families_for(settings, utc_now, proxies=proxy_service)
 access_log = AccessLog(utc_now, AuditStore(), names=lambda person_id: families.name(person_id))
 claim_seal = claim_seal_for(settings)
 quotas = quotas_for(settings)
@@ -119,7 +121,8 @@ app.register_blueprint(signin_routes.create_blueprint(citizen_sign_in, secure_co
 app.register_blueprint(export_routes.create_blueprint(export_service, citizen_sessions))
 app.register_blueprint(pages_routes.create_blueprint(catalog_service, consent_service, citizen_sessions, access_log,
                                                       settings, citizen_sign_in, exports=export_service,
-                                                      families=families, alerts=alert_service))
+                                                      families=families, alerts=alert_service,
+                                                      proxies=proxy_service))
 portal_sessions = PortalSessions(utc_now, SessionStore())
 app.register_blueprint(portal_routes.create_blueprint(
     portal_sessions, publisher_service, review_service,

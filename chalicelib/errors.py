@@ -55,6 +55,10 @@ class Conflict(DomainError):
     status, code = 409, "conflict"
 
 
+class Gone(DomainError):
+    status, code = 410, "gone"
+
+
 class PreconditionFailed(DomainError):
     status, code = 412, "precondition_failed"
 

@@ -82,6 +82,49 @@ class Consent(ConsentItem, discriminator="consent"):
         return family_id is not None and family_id != "" and family_key(family_id) in (self.revoked_families or {})
 
 
+class ProxyGrant(ConsentItem, discriminator="proxy"):
+    """A person the citizen chose to act for them (EHDS article 4), in the citizen's partition under
+    `proxy#<link id>`: invited, then active once the invited person accepted, then ended (by either
+    side, or declined). The consents the proxy gives carry a condition on it (status `active`).
+    docs/decisions/0019-chosen-proxies.md."""
+
+    link_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # invited | active | ended
+    kinds = JSONAttribute()  # the kinds of data the proxy may act on: documents, measures, agenda
+    until = UTCDateTimeAttribute(null=True)  # None: until either side ends it
+    grantor_name = JSONAttribute()  # {"given", "family"}, as the pages show them
+    invitee = JSONAttribute()  # {"given", "family", "birth_date"}: whom the citizen invited
+    invited_at = UTCDateTimeAttribute()
+    invitation_expires_at = UTCDateTimeAttribute()
+    invitation_key = UnicodeAttribute(null=True)  # the partition of its invitation, until used
+    actor_id = UnicodeAttribute(null=True)  # the proxy's internal id, once accepted
+    accepted_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    ended_by = UnicodeAttribute(null=True)  # grantor | proxy | declined
+
+
+class ProxyOf(ConsentItem, discriminator="proxy_of"):
+    """The proxy's side of an accepted ProxyGrant, in the proxy's partition under `proxy-of#<link
+    id>`: whom they act for (one Query on their own partition lists them)."""
+
+    link_id = UnicodeAttribute()
+    grantor_id = UnicodeAttribute()
+    grantor_name = JSONAttribute()
+    status = UnicodeAttribute()  # active | ended
+    kinds = JSONAttribute()
+    until = UTCDateTimeAttribute(null=True)
+
+
+class ProxyInvitation(ConsentItem, discriminator="invitation"):
+    """An invitation link's code, by its hash: partition `invitation#sha256(code)`, item_key
+    `invitation`. Deleted when used (accepted or declined) or cancelled: a replayed link finds
+    nothing."""
+
+    grantor_id = UnicodeAttribute()
+    link_id = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+
+
 class ConsentEvent(ConsentItem, discriminator="event"):
     app_id = UnicodeAttribute()
     action = UnicodeAttribute()  # granted | revoked

@@ -4,12 +4,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional
 
 from chalicelib.catalog.models import AppHead
 from chalicelib.consent.models import Consent, ConsentEvent, event_key, family_key
 from chalicelib.consent.store import ConsentStore, StaleConsent
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.clock import Clock
 
 # The durations a citizen may choose, in days; capped by the app's referencing period.
@@ -18,14 +18,34 @@ DEFAULT_DURATION = "365"
 MAX_REVOKED_FAMILIES = 20
 
 
+# The kinds of data a proxy may be given (docs/decisions/0019-chosen-proxies.md), by the FHIR types
+# they cover; the patient's identity (Patient) goes with any of them: the proxy knows whom they act for.
+PROXY_KINDS = {"documents": ("DocumentReference",), "measures": ("Observation",), "agenda": ("Appointment",)}
+ALWAYS_WITHIN = ("Patient",)
+
+
+def scope_within(scope: str, kinds: Optional[FrozenSet[str]]) -> bool:
+    """Whether a SMART scope (`patient/Observation.rs?category=...`) stays within these kinds of
+    data (None: all the patient's rights). A wildcard type is within all kinds only."""
+    if kinds is None:
+        return True
+    resource = scope.split("?")[0].partition("/")[2].partition(".")[0]
+    if resource == "*":
+        return set(PROXY_KINDS) <= set(kinds)
+    return resource in ALWAYS_WITHIN or any(resource in PROXY_KINDS.get(kind, ()) for kind in kinds)
+
+
 @dataclass(frozen=True)
 class GivenBy:
-    """Someone giving a consent for the patient: who, in what capacity, until when they may."""
+    """Someone giving a consent for the patient: who, in what capacity (representative, proxy),
+    until when they may, on which kinds of data (a proxy's; None: all) and through which proxy link."""
 
     person_id: str
-    kind: str  # representative
+    kind: str  # representative | proxy
     name: str
     until: Optional[datetime] = None
+    kinds: Optional[FrozenSet[str]] = None
+    link_id: Optional[str] = None
 
 
 class ConsentService:
@@ -59,6 +79,8 @@ class ConsentService:
         """Record the citizen's choice (or, `given_by`, the choice of someone acting for them: it
         ends when their right to act does); the patient id the app sees stays the same across grants."""
         now = self.clock()
+        if given_by is not None and not all(scope_within(scope, given_by.kinds) for scope in data_scopes):
+            raise Forbidden("A proxy may grant only the kinds of data they were chosen for.")
         previous = self.find(patient_id, head.app_id)
         until = min(now + timedelta(days=duration_days), head.referenced_until)
         if given_by is not None and given_by.until is not None:
@@ -82,36 +104,50 @@ class ConsentService:
             given_by_name=given_by.name if given_by else None,
             given_by_ref=(previous.given_by_ref if same_actor and previous is not None else secrets.token_hex(16))
             if given_by else None)
+        link = given_by.link_id if given_by is not None else None
         try:
-            self.store.save_with_event(consent, event, int(previous.generation) if previous else None)
+            self.store.save_with_event(consent, event, int(previous.generation) if previous else None, link)
         except StaleConsent:
+            current = self.find(patient_id, head.app_id) if link is not None else None
+            if link is not None and (current.generation if current else None) == \
+                    (previous.generation if previous else None):
+                raise Forbidden("This proxy has ended.") from None  # the consent stood: the link's condition failed
             raise Conflict("This consent changed at the same time; try again.") from None
         return consent
 
-    def list(self, patient_id: str) -> Dict[str, List[Dict[str, Any]]]:
-        """The citizen's consents, active and past, newest first (one Query on their partition)."""
+    def list(self, patient_id: str, given_by: Optional[str] = None) -> Dict[str, List[Dict[str, Any]]]:
+        """The citizen's consents, active and past, newest first (one Query on their partition);
+        `given_by`: only those this person gave for them (what a proxy sees of the citizen's space)."""
         now = self.clock()
         active: List[Dict[str, Any]] = []
         past: List[Dict[str, Any]] = []
         for consent in self.store.of_citizen(patient_id):
+            if given_by is not None and consent.given_by != given_by:
+                continue
             view = consent_view(consent, now)
             (active if view["status"] == "active" else past).append(view)
         key = lambda view: view["granted_at"]  # noqa: E731
         return {"active": sorted(active, key=key, reverse=True), "past": sorted(past, key=key, reverse=True)}
 
-    def receipt(self, patient_id: str, app_id: str) -> Dict[str, Any]:
-        """The receipt of the consent's last grant (kept in that grant's event)."""
+    def receipt(self, patient_id: str, app_id: str, given_by: Optional[str] = None) -> Dict[str, Any]:
+        """The receipt of the consent's last grant (kept in that grant's event); `given_by`: only
+        if this person gave it."""
         consent = self.find(patient_id, app_id)
+        if consent is not None and given_by is not None and consent.given_by != given_by:
+            consent = None
         event = self.store.event(patient_id, consent.receipt_key) if consent and consent.receipt_key else None
         if consent is None or event is None or not event.receipt:
             raise NotFound(f"No consent to '{app_id[:100]}'.")
         return {**event.receipt, "status": consent_view(consent, self.clock())["status"],
                 "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None}
 
-    def revoke(self, patient_id: str, app_id: str) -> Dict[str, Any]:
-        """Withdraw consent at once: refresh tokens die now, access tokens at their next use."""
+    def revoke(self, patient_id: str, app_id: str, given_by: Optional[str] = None) -> Dict[str, Any]:
+        """Withdraw consent at once: refresh tokens die now, access tokens at their next use;
+        `given_by`: only if this person gave it (a proxy withdraws only their own)."""
         consent = self.find(patient_id, app_id)
         now = self.clock()
+        if consent is not None and given_by is not None and consent.given_by != given_by:
+            consent = None
         if consent is None or consent_view(consent, now)["status"] != "active":
             raise NotFound(f"No active consent to '{app_id[:100]}'.")
         read_generation = consent.generation

@@ -4,17 +4,34 @@ Each write states its condition; a write that loses a race says so (StaleConsent
 service decides what that means for the citizen."""
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional
+from datetime import datetime
+from typing import Dict, Iterator, List, Optional
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.consent.models import Consent, ConsentEvent
+from chalicelib.consent.models import Consent, ConsentEvent, ProxyGrant, ProxyInvitation, ProxyOf
 from chalicelib.dynamodb import transaction_connection
 
 
 class StaleConsent(Exception):
     """The consent changed since it was read (its condition failed): nothing was written."""
+
+
+class StaleProxy(Exception):
+    """The proxy link or its invitation changed since it was read (used, ended): nothing was written."""
+
+
+def _cancelled(error: TransactWriteError, stale: type) -> Exception:
+    """A transaction that lost its condition says so (`stale`); throttling and failures are raised
+    as they are (a 503 at the edge, and nothing was written)."""
+    if error.cause_response_code != "TransactionCanceledException":
+        return error
+    return stale()
+
+
+def proxy_key(link_id: str) -> str:
+    return f"proxy#{link_id}"
 
 
 class ConsentStore:
@@ -39,15 +56,20 @@ class ConsentStore:
         except DoesNotExist:
             return None
 
-    def save_with_event(self, consent: Consent, event: ConsentEvent, read_generation: Optional[int]) -> None:
+    def save_with_event(self, consent: Consent, event: ConsentEvent, read_generation: Optional[int],
+                        proxy_link: Optional[str] = None) -> None:
         """The consent and its history entry in one transaction, if the consent is still the one
-        read (`read_generation`; None: none existed)."""
+        read (`read_generation`; None: none existed) and, given by a proxy, if their link
+        (`proxy_link`) still stands: a consent never outlives the end of the link it came through."""
         condition = (Consent.item_key.does_not_exist() if read_generation is None
                      else Consent.generation == read_generation)
         try:
             with TransactWrite(connection=transaction_connection()) as transaction:
                 transaction.save(consent, condition=condition)
                 transaction.save(event)
+                if proxy_link is not None:
+                    transaction.condition_check(ProxyGrant, consent.patient_id, proxy_key(proxy_link),
+                                                condition=ProxyGrant.status == "active")
         except TransactWriteError as error:
             if error.cause_response_code != "TransactionCanceledException":
                 raise  # throttled or failed: a 503 at the edge, and nothing was written
@@ -75,3 +97,74 @@ class ConsentStore:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise  # throttled or failed: a 503, never a refusal that silently left the tokens alive
             raise StaleConsent() from None
+
+
+class ProxyStore:
+    """The proxies citizens chose (consent/proxies.py): each link in the citizen's partition, its
+    mirror in the proxy's once accepted, its invitation under the hash of its code. Each change is
+    one transaction with its condition; a lost condition is StaleProxy."""
+
+    def of_grantor(self, patient_id: str) -> List[ProxyGrant]:
+        """The citizen's links, every status (one Query on their partition)."""
+        return list(ProxyGrant.query(patient_id, ProxyGrant.item_key.startswith("proxy#")))
+
+    def of_actor(self, actor_id: str) -> List[ProxyOf]:
+        """The links in which `actor_id` is the proxy (one Query on their partition)."""
+        return list(ProxyOf.query(actor_id, ProxyOf.item_key.startswith("proxy-of#")))
+
+    def grant(self, patient_id: str, link_id: str) -> Optional[ProxyGrant]:
+        try:
+            return ProxyGrant.get(patient_id, proxy_key(link_id), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def invitation(self, invitation_key: str) -> Optional[ProxyInvitation]:
+        try:
+            return ProxyInvitation.get(invitation_key, "invitation", consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def invite(self, grant: ProxyGrant, invitation: ProxyInvitation) -> None:
+        with TransactWrite(connection=transaction_connection()) as transaction:
+            transaction.save(grant, condition=ProxyGrant.item_key.does_not_exist())
+            transaction.save(invitation, condition=ProxyInvitation.item_key.does_not_exist())
+
+    def accept(self, grant: ProxyGrant, invitation_key: str, mirror: ProxyOf, at: datetime) -> None:
+        """The invitation used (deleted), the link active for `mirror.patient_id`, its mirror written."""
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.delete(ProxyInvitation(invitation_key, "invitation"),
+                                   condition=ProxyInvitation.item_key.exists())
+                transaction.update(grant, actions=[ProxyGrant.status.set("active"),
+                                                   ProxyGrant.actor_id.set(mirror.patient_id),
+                                                   ProxyGrant.accepted_at.set(at),
+                                                   ProxyGrant.invitation_key.remove()],
+                                   condition=ProxyGrant.status == "invited")
+                transaction.save(mirror, condition=ProxyOf.item_key.does_not_exist())
+        except TransactWriteError as error:
+            raise _cancelled(error, StaleProxy) from None
+
+    def close_invitation(self, grant: ProxyGrant, invitation_key: str, ended_by: str, at: datetime) -> None:
+        """An invitation declined by the invited person, or withdrawn by the citizen before it was used."""
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.delete(ProxyInvitation(invitation_key, "invitation"))
+                transaction.update(grant, actions=[ProxyGrant.status.set("ended"), ProxyGrant.ended_at.set(at),
+                                                   ProxyGrant.ended_by.set(ended_by),
+                                                   ProxyGrant.invitation_key.remove()],
+                                   condition=ProxyGrant.status == "invited")
+        except TransactWriteError as error:
+            raise _cancelled(error, StaleProxy) from None
+
+    def end(self, grant: ProxyGrant, ended_by: str, at: datetime) -> None:
+        """A standing link ended, on both sides at once."""
+        mirror = ProxyOf(grant.actor_id, f"proxy-of#{grant.link_id}")
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.update(grant, actions=[ProxyGrant.status.set("ended"), ProxyGrant.ended_at.set(at),
+                                                   ProxyGrant.ended_by.set(ended_by)],
+                                   condition=ProxyGrant.status == "active")
+                transaction.update(mirror, actions=[ProxyOf.status.set("ended")],
+                                   condition=ProxyOf.item_key.exists())
+        except TransactWriteError as error:
+            raise _cancelled(error, StaleProxy) from None

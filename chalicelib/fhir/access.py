@@ -139,7 +139,7 @@ class TokenVerifier:
                 actor_id = self.seal.unseal(claims.get(ACTOR_CLAIM), app_id)
             except SealError:
                 raise invalid_token("The access token is not valid here.") from None
-            if acting_as != "representative":
+            if acting_as not in ("representative", "proxy"):
                 raise invalid_token("The access token is not valid here.")
         return AccessGrant(app_id, str(claims["patient"]), patient_id, generation, scopes, str(claims.get("scope", "")),
                            epoch, family, actor_id, acting_as), float(claims["exp"])

@@ -1,10 +1,14 @@
-"""Who may act for whom: the legal representatives of a minor, until the minor's 18th birthday.
+"""Who may act for whom: the legal representatives of a minor, until the minor's 18th birthday;
+and the people a citizen chose to act for them (proxies, EHDS article 4), for the kinds of data and
+until the date they chose.
 
 The links come from outside this platform: in production from the civil-status and
 health-insurance records (a connector behind the FamilyRecords port, not built yet: deployed
 stages have none and show no family), in the local and test stages from the demo data
 (catalog/demo/families.json). A representative acts with the child's own rights over their record,
-except the documents the child hid from their representatives (docs/decisions/0018-acting-for-someone-else.md)."""
+except the documents the child hid from their representatives (docs/decisions/0018-acting-for-someone-else.md).
+The proxies are this platform's own data: the consent domain keeps them and answers through the
+ProxyLinks port (docs/decisions/0019-chosen-proxies.md)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,13 +17,13 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Dict, List, Optional, Protocol
+from typing import Dict, FrozenSet, List, Optional, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
 
 MAJORITY = 18
-SELF, REPRESENTATIVE = "self", "representative"
+SELF, REPRESENTATIVE, PROXY = "self", "representative", "proxy"
 _PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -34,6 +38,11 @@ class Person:
     def unknown(cls, person_id: str) -> "Person":
         """Someone the family records do not know (deployed stages today): they act for themselves only."""
         return cls(person_id, "", "", date(1900, 1, 1))
+
+    @classmethod
+    def named(cls, person_id: str, given: str, family: str) -> "Person":
+        """Someone known by the name a proxy link recorded (their birth date is not needed there)."""
+        return cls(person_id, given, family, date(1900, 1, 1))
 
     @property
     def name(self) -> str:
@@ -52,11 +61,33 @@ class Person:
 
 @dataclass(frozen=True)
 class ActingFor:
-    """The person someone may act for now: themselves, or a minor they represent (until their 18th birthday)."""
+    """The person someone may act for now: themselves, a minor they represent (until their 18th
+    birthday), or someone who chose them as proxy (for some kinds of data, maybe until a date)."""
 
     person: Person
-    kind: str  # SELF | REPRESENTATIVE
+    kind: str  # SELF | REPRESENTATIVE | PROXY
     until: Optional[datetime] = None
+    kinds: Optional[FrozenSet[str]] = None  # a proxy's kinds of data (None: all the person's rights)
+    link_id: Optional[str] = None  # a proxy's link
+
+
+@dataclass(frozen=True)
+class ProxyLink:
+    """A proxy chosen by `patient` and accepted by `actor`, standing now."""
+
+    link_id: str
+    patient: Person
+    actor: Person
+    kinds: FrozenSet[str]
+    until: Optional[datetime]
+
+
+class ProxyLinks(Protocol):
+    """The port to the proxies citizens chose (kept by the consent domain: consent/proxies.py)."""
+
+    def acting_for(self, actor_id: str) -> List[ProxyLink]:
+        """The standing links in which `actor_id` is the proxy."""
+        ...
 
 
 class FamilyRecords(Protocol):
@@ -111,8 +142,8 @@ class DemoFamilyRecords:
 class Families:
     """The rules: a representative acts for a child until the child comes of age."""
 
-    def __init__(self, records: FamilyRecords, clock: Clock) -> None:
-        self.records, self.clock = records, clock
+    def __init__(self, records: FamilyRecords, clock: Clock, proxies: Optional[ProxyLinks] = None) -> None:
+        self.records, self.clock, self.proxies = records, clock, proxies
 
     def person(self, person_id: Optional[str]) -> Optional[Person]:
         return self.records.person(person_id) if person_id else None
@@ -122,11 +153,20 @@ class Families:
         return person.name if person else None
 
     def options(self, actor_id: str) -> List[ActingFor]:
-        """Whom `actor_id` may act for now: themselves first, then the minors they represent."""
+        """Whom `actor_id` may act for now: themselves first, then the minors they represent, then
+        those who chose them as proxy (while the link stands and its end date is not past)."""
         now = self.clock()
         me = self.records.person(actor_id) or Person.unknown(actor_id)
-        return [ActingFor(me, SELF)] + [ActingFor(child, REPRESENTATIVE, child.comes_of_age)
-                                        for child in self.records.children_of(actor_id) if child.comes_of_age > now]
+        options = [ActingFor(me, SELF)] + [ActingFor(child, REPRESENTATIVE, child.comes_of_age)
+                                           for child in self.records.children_of(actor_id)
+                                           if child.comes_of_age > now]
+        represented = {option.person.id for option in options}
+        for link in self.proxies.acting_for(actor_id) if self.proxies is not None else []:
+            if (link.until is None or link.until > now) and link.patient.id not in represented:
+                options.append(ActingFor(self.records.person(link.patient.id) or link.patient, PROXY, link.until,
+                                         link.kinds, link.link_id))
+                represented.add(link.patient.id)
+        return options
 
     def acting_for(self, actor_id: str, patient_id: str) -> Optional[ActingFor]:
         """How `actor_id` may act for `patient_id` now; None if they may not."""
@@ -155,7 +195,8 @@ def chosen(secret: str, choice: Optional[str], options: List[ActingFor]) -> Opti
                 None)
 
 
-def families_for(settings, clock: Clock) -> Families:
-    """The demo families where the demo sign-in is on (local, test); none elsewhere until the connector."""
+def families_for(settings, clock: Clock, proxies: Optional[ProxyLinks] = None) -> Families:
+    """The demo families where the demo sign-in is on (local, test); none elsewhere until the
+    connector. Proxies everywhere: citizens choose them here."""
     records = DemoFamilyRecords(settings.catalog_dir) if settings.demo_sign_in else NoFamilyRecords()
-    return Families(records, clock)
+    return Families(records, clock, proxies)

@@ -20,7 +20,8 @@ from chalice.app import Request
 from chalicelib import web
 from chalicelib.web import i18n
 from chalicelib.catalog.referential import Referential
-from chalicelib.consent.service import DEFAULT_DURATION, DURATIONS, ConsentService, GivenBy, approved_entry
+from chalicelib.consent.service import (DEFAULT_DURATION, DURATIONS, ConsentService, GivenBy, approved_entry,
+                                        scope_within)
 from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, session_key
 from chalicelib.identity.families import SELF, ActingFor, Families, Person, choice_of, chosen
@@ -157,7 +158,13 @@ class AuthorizeFlow:
         patient_id = acting.person.id
         given_by = None if acting.kind == SELF else GivenBy(
             session.patient_id, acting.kind, self.families.name(session.patient_id) or "" if self.families else "",
-            acting.until)
+            acting.until, acting.kinds, acting.link_id)
+        # A proxy grants only within the kinds of data they were chosen for, however the request is made.
+        within = [scope for scope in granted if scope_within(scope, acting.kinds)]
+        if granted and not within:
+            return self._error("access_denied", "The person acting may not grant the data this app asks for.",
+                               redirect_uri, data.get("state"), session_id=session_id)
+        granted = within
 
         decision = form.get("decision")
         if decision == "deny":
@@ -195,7 +202,8 @@ class AuthorizeFlow:
                                                session_id=session_id)
             return options[0], self._page("for_whom.html", data, session_id, session, client, options=[
                 {"choice": choice_of(session.csrf_token, option.person.id), "name": option.person.name,
-                 "kind": option.kind, "until": option.until} for option in options])
+                 "kind": option.kind, "until": option.until, "kinds": sorted(option.kinds or ())}
+                for option in options])
         option = chosen(session.csrf_token, choice, options)
         if option is not None:
             return option, None
@@ -264,7 +272,8 @@ class AuthorizeFlow:
                       "scope": scope} for scope in granted]
         patient = next((p for p in self.demo_patients if p["id"] == session.patient_id), None)
         patient_name = f"{patient['given']} {patient['family']}" if patient else session.patient_id
-        acting_for = None if acting.kind == SELF else {"name": acting.person.name, "until": acting.until}
+        acting_for = None if acting.kind == SELF else {"name": acting.person.name, "until": acting.until,
+                                                       "kind": acting.kind, "kinds": sorted(acting.kinds or ())}
         # The choice made on the "for whom?" page goes on with the decision (none when there was no choice).
         several = self.families is not None and len(self.families.options(session.patient_id)) > 1
         choice = choice_of(session.csrf_token, acting.person.id) if several else None

@@ -27,9 +27,9 @@ APP_EPOCH_CLAIM = "app_epoch"  # the app's token epoch at issuance (AppHead.toke
 # The token family: one authorization and every token refreshed from it, revoked together
 # (RFC 7009: the consent's revoked_families, read by the FHIR gate).
 FAMILY_CLAIM = "fam"
-# Someone acting for the patient (a legal representative: docs/decisions/0018): in what capacity
-# (plain, for the FHIR API's rules: a representative does not see what the patient hid from them),
-# and who, sealed like the patient (for the access history).
+# Someone acting for the patient (a legal representative, docs/decisions/0018, or a proxy the
+# patient chose, 0019): in what capacity (plain, for the FHIR API's rules: a representative does
+# not see what the patient hid from them), and who, sealed like the patient (for the history).
 ACTING_AS_CLAIM = "act_as"
 ACTOR_CLAIM = "mes_act"
 _CONTEXT = {"purpose": "mes-access-token-claims"}  # KMS encryption context of the data key

@@ -36,24 +36,25 @@ class HistoryPages:
     def __init__(self, access_log: AccessLog, consents: ConsentService, families: Optional[Families] = None) -> None:
         self.access_log, self.consents, self.families = access_log, consents, families
 
-    def history(self, patient_id: str, params: Mapping[str, str]) -> Dict[str, Any]:
+    def history(self, patient_id: str, params: Mapping[str, str], actor_id: Optional[str] = None) -> Dict[str, Any]:
         """One page of the citizen's access history, newest first, grouped by day, each entry in
         words; `app` keeps one app's accesses, `cursor` continues from the "older entries" link.
-        A bad filter or cursor gives an empty page and `invalid`."""
+        A bad filter or cursor gives an empty page and `invalid`. `actor_id`: only what that person
+        did for the citizen (a proxy's view of the citizen's space)."""
         app_id = (params.get("app") or "").strip() or None
         cursor = (params.get("cursor") or "").strip() or None
         entries: List[Dict[str, Any]] = []
         next_url: Optional[str] = None
         invalid = False
         try:
-            page = self.access_log.history(patient_id, app_id, cursor, PAGE_SIZE)
+            page = self.access_log.history(patient_id, app_id, cursor, PAGE_SIZE, actor_id)
             person = self.families.person(patient_id) if self.families else None
             entries = [described(entry, person.given if person else None) for entry in page["entries"]]
             if page["next"]:
                 next_url = f"{PATH}?" + urlencode({**({"app": app_id} if app_id else {}), "cursor": page["next"]})
         except InvalidRequest:
             invalid = True
-        apps = self._apps(patient_id, entries)
+        apps = self._apps(patient_id, entries, actor_id)
         chosen = next((app for app in apps if app["app_id"] == app_id), None)
         return {"days": by_day(entries), "count": len(entries), "next_url": next_url, "invalid": invalid,
                 "paged": cursor is not None, "apps": apps, "app_id": app_id,
@@ -61,11 +62,12 @@ class HistoryPages:
                 "first_url": PATH + (f"?{urlencode({'app': app_id})}" if app_id and not invalid else ""),
                 "years": AUDIT_RETENTION.days // 365, "utc": LOCAL_ZONE is timezone.utc}
 
-    def _apps(self, patient_id: str, entries: List[Dict[str, Any]]) -> List[Dict[str, str]]:
-        """The filter's choices: every app the citizen ever consented to (one Query), and any other
-        app on this page."""
+    def _apps(self, patient_id: str, entries: List[Dict[str, Any]],
+              actor_id: Optional[str] = None) -> List[Dict[str, str]]:
+        """The filter's choices: every app the citizen ever consented to (one Query; `actor_id`:
+        those this person consented to for them), and any other app on this page."""
         names: Dict[str, str] = {}
-        for group in self.consents.list(patient_id).values():
+        for group in self.consents.list(patient_id, given_by=actor_id).values():
             for view in group:
                 names.setdefault(view["app_id"], view.get("app_name") or view["app_id"])
         for entry in entries:

@@ -13,9 +13,10 @@ from chalicelib import web
 from chalicelib.ids import is_app_id
 from chalicelib.catalog.service import CatalogService
 from chalicelib.config import Settings
+from chalicelib.consent.proxies import NotInvited, ProxyService
 from chalicelib.consent.service import ConsentService
 from chalicelib.edge import Routes, query_values, read_form
-from chalicelib.errors import DomainError, NotFound
+from chalicelib.errors import Conflict, DomainError, Gone, InvalidRequest, NotFound
 from chalicelib.export.service import ExportService
 from chalicelib.identity.citizens import CitizenSessions
 from chalicelib.identity.families import Families
@@ -34,11 +35,12 @@ _FORM = ["application/x-www-form-urlencoded"]
 def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions: CitizenSessions,
                      access_log: AccessLog, settings: Settings, upstream: Optional[UpstreamSignIn] = None,
                      exports: Optional[ExportService] = None, families: Optional[Families] = None,
-                     alerts: Optional[AlertService] = None) -> Blueprint:
+                     alerts: Optional[AlertService] = None, proxies: Optional[ProxyService] = None) -> Blueprint:
     catalog_pages = CatalogPages(catalog)
     history = HistoryPages(access_log, consents, families)
     account = AccountPages(sessions, consents, catalog.referential, demo_sign_in=settings.demo_sign_in,
-                           franceconnect=settings.citizen_oidc is not None, upstream=upstream, families=families)
+                           franceconnect=settings.citizen_oidc is not None, upstream=upstream, families=families,
+                           proxies=proxies)
     # The sign-out form (on every page) may lead on to the provider's logout (a redirect that CSP's
     # form-action checks too).
     form_targets = (upstream.provider.origin,) if upstream is not None else ()
@@ -82,7 +84,8 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
                 "citizen_name": visitor.citizen["name"] if visitor.citizen else None,
                 "csrf_token": visitor.session.csrf_token if visitor.session is not None else None,
                 "demo": account.demo_sign_in,
-                "acting_name": visitor.acting.person.name if visitor.acting is not None else None}
+                "acting_name": visitor.acting.person.name if visitor.acting is not None else None,
+                "acting_kind": visitor.acting.kind if visitor.acting is not None else None}
 
     def render(template: str, here: str, section: str, visitor: Visitor, context: Dict[str, Any],
                status: int = 200, set_cookies: Optional[List[str]] = None, public: bool = False) -> Response:
@@ -172,7 +175,7 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         visitor = account.visitor(cookie())
         if not visitor.patient_id or not visitor.subject_id:
             return sign_in_first("/account/consents")
-        listed = account.my_consents(visitor.subject_id)
+        listed = account.my_consents(visitor.subject_id, visitor.own_acts_only)
         revoked = query().get("revoked")
         revoked_name = next((c["app_name"] for c in listed["past"] if c["app_id"] == revoked), None)
         return render("consents.html", "/account/consents", "consents", visitor,
@@ -213,19 +216,20 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
             return sign_in_first(here)
         if not is_app_id(app_id):
             raise NotFound("No such consent.")
-        return render(template, here, "consents", visitor, context_of(visitor.subject_id))
+        return render(template, here, "consents", visitor, context_of(visitor.subject_id, visitor.own_acts_only))
 
     @html_route("/account/consents/{app_id}/receipt", methods=["GET"])
     def receipt_page(app_id: str):
         """A consent's receipt, readable and printable (the JSON one is at /me/consents/{app_id}/receipt)."""
         return one_consent_page(app_id, "receipt", "receipt.html",
-                                lambda patient_id: {"receipt": account.receipt(patient_id, app_id)})
+                                lambda patient_id, only: {"receipt": account.receipt(patient_id, app_id, only)})
 
     @html_route("/account/consents/{app_id}/revoke", methods=["GET"])
     def revoke_page(app_id: str):
         """The confirmation step before withdrawing a consent."""
         return one_consent_page(app_id, "revoke", "revoke.html",
-                                lambda patient_id: {"consent": account.consent_to_revoke(patient_id, app_id)})
+                                lambda patient_id, only: {"consent": account.consent_to_revoke(patient_id, app_id,
+                                                                                               only)})
 
     @html_route("/account/consents/{app_id}/revoke", methods=["POST"], content_types=_FORM)
     def revoke(app_id: str):
@@ -248,7 +252,7 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         if not visitor.patient_id:
             app_id = query().get("app")
             return sign_in_first("/account/history" + (f"?{urlencode({'app': app_id})}" if app_id else ""))
-        context = history.history(visitor.subject_id or visitor.patient_id, query())
+        context = history.history(visitor.subject_id or visitor.patient_id, query(), visitor.own_acts_only)
         return render("history.html", "/account/history", "history", visitor, context,
                       status=400 if context["invalid"] else 200)
 
@@ -256,13 +260,77 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
 
     @html_route("/account/relatives", methods=["GET"])
     def relatives_page():
-        """Mes proches: the minors I represent (until their 18th birthday), with a way to switch to
-        their space; and, for a minor, their legal representatives."""
+        """Mes proches: the minors I represent (until their 18th birthday) and the people who chose
+        me as proxy, with a way to switch to their space; my legal representatives and my proxies;
+        and the form that invites a proxy."""
         visitor = account.visitor(cookie())
         if not visitor.patient_id:
             return sign_in_first("/account/relatives")
         return render("relatives.html", "/account/relatives", "relatives", visitor,
-                      {"relatives": account.relatives(visitor), "switched": query().get("switched")})
+                      {"relatives": account.relatives(visitor), "switched": query().get("switched"),
+                       "done": query().get("done"), "typed": {}})
+
+    @html_route("/account/relatives/invite", methods=["POST"], content_types=_FORM)
+    def invite_proxy():
+        """Invites a proxy (CSRF-checked): the invitation link, shown once; a mistake shows the form
+        again with what was typed (400), and nothing is written."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first("/account/relatives")
+        fields: Dict[str, Any] = {name: values[-1] for name, values in read_form(request()).items()}
+        fields["kinds"] = read_form(request()).get("kinds", [])
+        try:
+            code, grant = account.invite(visitor, fields)
+        except (InvalidRequest, Conflict) as error:
+            return render("relatives.html", "/account/relatives", "relatives", visitor,
+                          {"relatives": account.relatives(visitor), "problem": error.message,
+                           "typed": fields}, status=error.status)
+        link = f"{settings.public_base_url.rstrip('/')}/account/relatives/invitations/{code}"
+        return render("proxy_invited.html", "/account/relatives", "relatives", visitor,
+                      {"link": link, "grant": grant, "name": f"{grant.invitee['given']} {grant.invitee['family']}"})
+
+    @html_route("/account/relatives/invitations/{code}", methods=["GET"])
+    def invitation_page(code: str):
+        """An invitation to act for someone: who invites, for what, until when; accept or decline."""
+        here = f"/account/relatives/invitations/{code}"
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first(here)
+        try:
+            invitation = account.invitation(visitor, code)
+        except (Gone, NotInvited) as error:
+            return render("proxy_invitation.html", "/account/relatives", "relatives", visitor,
+                          {"problem": "proxy.invitation.gone" if isinstance(error, Gone)
+                           else "proxy.invitation.not_you"}, status=error.status)
+        return render("proxy_invitation.html", "/account/relatives", "relatives", visitor,
+                      {"invitation": invitation, "here": here})
+
+    @html_route("/account/relatives/invitations/{code}", methods=["POST"], content_types=_FORM)
+    def answer_invitation(code: str):
+        """Accepts or declines the invitation (CSRF-checked; the person it names only, once)."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first(f"/account/relatives/invitations/{code}")
+        fields = form()
+        accept = fields.get("answer") == "accept"
+        try:
+            account.answer_invitation(visitor, fields.get("csrf_token"), code, accept)
+        except (Gone, NotInvited) as error:
+            return render("proxy_invitation.html", "/account/relatives", "relatives", visitor,
+                          {"problem": "proxy.invitation.gone" if isinstance(error, Gone)
+                           else "proxy.invitation.not_you"}, status=error.status)
+        return see_other("/account/relatives?" + urlencode({"done": "accepted" if accept else "declined"}))
+
+    @html_route("/account/relatives/end", methods=["POST"], content_types=_FORM)
+    def end_proxy():
+        """Ends a proxy link from either side, or withdraws a pending invitation (CSRF-checked):
+        the consents the proxy gave end with it."""
+        visitor = account.visitor(cookie())
+        if not visitor.patient_id:
+            return sign_in_first("/account/relatives")
+        fields = form()
+        account.end_proxy(visitor, fields.get("csrf_token"), fields.get("link"))
+        return see_other("/account/relatives?done=ended")
 
     @html_route("/account/relatives/act-for", methods=["POST"], content_types=_FORM)
     def act_for():

@@ -41,14 +41,15 @@ class AccessLog:
         self.names = names  # a person's name from their internal id (identity/families.py)
 
     def history(self, patient_id: str, app_id: Optional[str] = None, cursor: Optional[str] = None,
-                limit: int = 20) -> Dict[str, Any]:
-        """A page of the citizen's access history, newest first; `app_id` keeps one app's accesses.
-        One Query, and one BatchGetItem for the names of the apps on the page."""
+                limit: int = 20, actor_id: Optional[str] = None) -> Dict[str, Any]:
+        """A page of the citizen's access history, newest first; `app_id` keeps one app's accesses,
+        `actor_id` what that person did for the citizen (a proxy's view). One Query, and one
+        BatchGetItem for the names of the apps on the page."""
         if app_id is not None and not is_app_id(app_id):
             raise InvalidRequest("'app' is not an app id.", [{"parameter": "app", "message": "not an app id"}])
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidRequest(f"'limit' must be between 1 and {MAX_PAGE}.")
-        items, last = self.store.page(patient_id, app_id, _position(cursor, app_id), limit)
+        items, last = self.store.page(patient_id, app_id, _position(cursor, app_id), limit, actor_id)
         names = self.store.app_names({item.app_id for item in items})
         entries = [{"at": item.at.isoformat(), "app_id": item.app_id, "app_name": names.get(item.app_id, item.app_id),
                     "interaction": item.interaction, "resource_type": item.resource_type,

@@ -51,7 +51,7 @@ SCHEMAS = {
                            "count": {"type": "integer"}, "outcome": {"enum": ["allowed", "refused"]},
                            "reason": {"type": ["string", "null"]},
                            "acted_by": {"type": "object", "description": "Who acted through the app for me, "
-                                        "when not me: my legal representative",
+                                        "when not me: my legal representative, or a proxy I chose",
                                         "properties": {"name": {"type": ["string", "null"]},
-                                                       "as": {"enum": ["representative"]}}}}},
+                                                       "as": {"enum": ["representative", "proxy"]}}}}},
 }

@@ -54,20 +54,25 @@ class AuditStore:
     the apps it mentions."""
 
     def page(self, patient_id: str, app_id: Optional[str], after: Optional[str],
-             limit: int) -> Tuple[List[AuditItem], Optional[str]]:
+             limit: int, actor_id: Optional[str] = None) -> Tuple[List[AuditItem], Optional[str]]:
         """At most `limit` of the citizen's entries, newest first, in one Query; `app_id` keeps one
         app's (the by-app index). `after` is where the previous page ended, as this returned it for
-        the same list (an `at_key`, or an `app_key` of that app); None when nothing is left."""
+        the same list (an `at_key`, or an `app_key` of that app); None when nothing is left.
+        `actor_id` keeps what that person did for the citizen (a filter: more Queries may be needed
+        to fill the page, as many as the citizen's own accesses in between)."""
+        only = AuditItem.actor_id == actor_id if actor_id is not None else None
         if app_id is None:
             start: Optional[Key] = (None if after is None
                                     else {"patient_id": {"S": patient_id}, "at_key": {"S": after}})
-            query = AuditItem.query(patient_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+            query = AuditItem.query(patient_id, scan_index_forward=False, limit=limit, last_evaluated_key=start,
+                                    filter_condition=only)
         else:
             start = (None if after is None
                      else {"patient_id": {"S": patient_id}, "at_key": {"S": after[len(app_id) + 1:]},
                            "app_key": {"S": after}})
             query = AuditItem.by_app.query(patient_id, AuditItem.app_key.startswith(f"{app_id}#"),
-                                           scan_index_forward=False, limit=limit, last_evaluated_key=start)
+                                           scan_index_forward=False, limit=limit, last_evaluated_key=start,
+                                           filter_condition=only)
         items = list(query)
         last = query.last_evaluated_key
         return items, (last["app_key" if app_id else "at_key"]["S"] if last else None)

@@ -44,13 +44,26 @@ def origin_of(url: str) -> str:
 
 @pass_context
 def _translate(context: Context, key: str, **values: object) -> str:
-    return i18n.translate(key, context.get("lang") or i18n.DEFAULT_LANGUAGE, **values)
+    lang = context.get("lang") or i18n.DEFAULT_LANGUAGE
+    return i18n.translate(key, lang, **_dated(values, lang))
 
 
 def _dated(values: Dict[str, object], lang: str) -> Dict[str, object]:
-    """The values with each date written in `lang` (a sentence in both languages gets each its own)."""
-    return {name: i18n.long_date(value, lang) if isinstance(value, (date, datetime)) else value
-            for name, value in values.items()}
+    """The values with each date written in `lang`, and each {"fr": ..., "en": ...} in `lang` (a
+    sentence in both languages gets each its own)."""
+    def written(value: object) -> object:
+        if isinstance(value, (date, datetime)):
+            return i18n.long_date(value, lang)
+        if isinstance(value, dict) and lang in value:
+            return value[lang]
+        return value
+    return {name: written(value) for name, value in values.items()}
+
+
+def _kind_words(kinds: object) -> Dict[str, str]:
+    """A proxy's kinds of data in words, in each language ("mesures, agenda")."""
+    return {lang: ", ".join(i18n.translate(f"proxy.kind.{kind}", lang) for kind in kinds or ())  # type: ignore[attr-defined]
+            for lang in i18n.LANGUAGES}
 
 
 def _both(key: str, **values: object) -> Markup:
@@ -101,7 +114,7 @@ def ink(colour: str) -> str:
 def _environment() -> Environment:
     environment = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-    environment.globals.update(t=_translate, t_in=_in, both=_both, both_plain=_both_plain)
+    environment.globals.update(t=_translate, t_in=_in, both=_both, both_plain=_both_plain, kind_words=_kind_words)
     environment.filters.update(lang=_in_language, long_date=_long_date, number=_number, ink=ink)
     return environment
 

@@ -11,6 +11,7 @@ HTML_ROUTES = {"/oauth/authorize", "/signin/franceconnect", "/signin/franceconne
                "/", "/apps/{app_id}", "/account/sign-in", "/account/sign-out", "/account/consents",
                "/account/consents/{app_id}/revoke", "/account/consents/{app_id}/receipt", "/account/history",
                "/account/export", "/account/export/archive", "/account/relatives", "/account/relatives/act-for",
+               "/account/relatives/invite", "/account/relatives/invitations/{code}", "/account/relatives/end",
                "/account/alerts",
                # The referencing portal's pages (chalicelib/portal/).
                "/portal", "/portal/sign-in", "/portal/sign-out", "/portal/signin/proconnect",

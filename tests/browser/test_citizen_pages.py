@@ -256,6 +256,39 @@ def test_a_parent_authorises_an_app_for_their_teenager(open_context, server):
     assert page.get_by_text(re.compile("Vous consultez")).count() == 0
 
 
+def test_a_citizen_invites_a_proxy_who_accepts_and_then_it_is_ended(open_context, server):
+    """Léa invites Karim for her measures from "Mes proches"; Karim opens the link, signs in and
+    accepts; Léa ends it. Each page is scanned."""
+    lea = open_context()
+    lea.goto(f"{server}/account/relatives")
+    lea.get_by_label(re.compile("Léa Dupont")).check()
+    lea.get_by_role("button", name=re.compile("Se connecter")).click()
+    lea.get_by_label("Prénom").fill("Karim")
+    lea.get_by_label("Nom de famille").fill("Benali")
+    lea.get_by_label("Date de naissance").fill("1951-11-02")
+    lea.get_by_label(re.compile("Mesures de santé")).check()
+    lea.get_by_role("button", name="Créer l'invitation").click()
+    link = lea.get_by_label("Lien d'invitation").input_value()
+    check(lea, "proxy-invited")
+
+    karim = open_context()
+    karim.goto(link)
+    karim.get_by_label(re.compile("Karim Benali")).check()
+    karim.get_by_role("button", name=re.compile("Se connecter")).click()
+    assert karim.get_by_text(re.compile("Léa Dupont vous invite")).count() == 1
+    check(karim, "proxy-invitation")
+    karim.get_by_role("button", name="Accepter").click()
+    assert karim.get_by_text(re.compile("vous êtes son proche choisi·e pour : mesures")).count() == 1
+    check(karim, "relatives-proxy")
+
+    lea.goto(f"{server}/account/relatives")
+    assert lea.get_by_text(re.compile("votre proche choisi·e pour : mesures")).count() == 1
+    lea.get_by_role("button", name="Mettre fin : Karim Benali").click()
+    assert lea.get_by_text(re.compile("C'est terminé")).count() == 1
+    karim.reload()
+    assert karim.get_by_text("Léa Dupont").count() == 0
+
+
 def test_download_my_data(open_context, server):
     """Ask for the archive, wait for it on the page (no script: the citizen refreshes), download
     it, and find the whole record in it."""

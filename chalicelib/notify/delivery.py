@@ -100,8 +100,9 @@ class DeliveryWorker:
         try:
             if outcome.ok:
                 self.store.delivered(item, number, self.clock(), off=topic_id == CONSENT_TOPIC and not heartbeat)
-                logger.info("notification delivered", extra={"subscription": item.subscription_id, "event_number": number,
-                                                             "heartbeat": heartbeat, "seconds": outcome.seconds})
+                logger.info("notification delivered", extra={"subscription": item.subscription_id,
+                                                             "event_number": number, "heartbeat": heartbeat,
+                                                             "seconds": outcome.seconds})
                 return True
             # A failed heartbeat counts towards the backoff, but is never attempted again itself.
             done = self._failed(item, outcome.error or "failed", None if heartbeat else receipt)

@@ -185,8 +185,9 @@ class SubscriptionStore:
         """The next heartbeat due a period from now, if the subscription is still active and no
         notification nor other sweep moved it since it was read (one UpdateItem): whoever claims
         it queues the heartbeat, once."""
+        next_due = now + timedelta(seconds=int(item.heartbeat_seconds))
         try:
-            item.update(actions=[SubscriptionItem.heartbeat_due.set(now + timedelta(seconds=int(item.heartbeat_seconds)))],
+            item.update(actions=[SubscriptionItem.heartbeat_due.set(next_due)],
                         condition=(SubscriptionItem.status == "active")
                         & (SubscriptionItem.heartbeat_due == item.heartbeat_due))
         except UpdateError as error:

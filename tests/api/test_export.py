@@ -18,7 +18,8 @@ from tests.helpers.fhir import READ_ALL, WRITE_ALL, pdf_document, weight
 from tests.helpers.pages import FORM, csrf_of, html, session_cookie
 from tests.helpers.smart import auth, fhir_get, fhir_post, smart_token
 
-MEASURES = 10_000
+MEASURES = 3_000  # more than 1 MB of measures: the worker reads them over several Query pages
+# (bench/export.py measures 10,000)
 
 
 def wait_for_export(client, cookie):
@@ -70,7 +71,7 @@ def alice(client, records, documents_bucket):
     return {"cookie": cookie, "token": token, "large": created.json_body["id"], "hidden": hidden}
 
 
-def test_the_archive_holds_the_whole_record_of_ten_thousand_measures(client, alice):
+def test_the_archive_holds_the_whole_record_of_thousands_of_measures(client, alice):
     many_measures("demo-alice", MEASURES)
     in_record = {t: len(list(RecordItem.query("demo-alice", RecordItem.item_key.startswith(f"{t}#"))))
                  for t in ("DocumentReference", "Observation", "Appointment")}

@@ -26,10 +26,12 @@ def page(browser, server):
 
 def fill_listing(page, document, **changes):
     """Types a listing into the form, field by field, as a publisher would."""
+    kinds = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('[name]')].map(
+        e => [e.name, e.tagName.toLowerCase() + ':' + (e.type || '')]))""")  # one round trip, not one a field
     for name, value in listing_fields(document, **changes):
         field = page.locator(f'[name="{name}"]') if name != "platforms" else \
             page.locator(f'input[name="platforms"][value="{value}"]')
-        kind = field.first.evaluate("e => e.tagName.toLowerCase() + ':' + (e.type || '')")
+        kind = kinds[name]
         if kind.startswith("select"):
             field.select_option(value)
         elif kind.endswith("checkbox"):

@@ -31,6 +31,7 @@ from chalicelib.notify.topics import Topics
 from chalicelib.observability import logger
 
 CONSENT_TOPIC = "consent-ended"
+HEARTBEAT_PAUSE = timedelta(days=1)  # a heartbeat's subscription whose consent or app stopped standing
 Post = Callable[..., webhook.Outcome]
 
 
@@ -79,6 +80,8 @@ class DeliveryWorker:
         if heartbeat or topic_id != CONSENT_TOPIC:
             if consent is None or consent.status != "active" or consent.expires_at <= now or status is None \
                     or status.refuses(status.epoch, now):
+                if heartbeat:  # asked again only a day later, not every period (a re-grant resumes them)
+                    self.store.delay_heartbeat(item, now + HEARTBEAT_PAUSE)
                 return True  # the consent or the app's publication ended since: never after that
             if message.get("record_key") and withheld(consent, record):
                 return True  # gone, or hidden since (from every app, or from the representative who consented)

@@ -8,8 +8,9 @@ a period are in it, by when their next heartbeat is due; each delivery moves tha
 subscription is never read), one conditional UpdateItem per heartbeat (its claim: the next one is
 due a period from now, so that an overlapping or retried sweep queues it once), one
 SendMessageBatch per ten. The delivery worker sends it as any notification, signed, without an
-event number (`events-since-subscription-start` unchanged). A claim whose message could not be
-queued (SQS failing) skips that heartbeat: the next is a period later."""
+event number (`events-since-subscription-start` unchanged), and only while the consent and the
+app's publication stand (else the next is asked for a day later). A claim whose message could not
+be queued (SQS failing) skips that heartbeat: the next is a period later."""
 from __future__ import annotations
 
 import hashlib

@@ -177,6 +177,9 @@ class SubscriptionStore:
 
     # -- the heartbeat sweep -----------------------------------------------------------------------
 
+    def delay_heartbeat(self, item: SubscriptionItem, until: datetime) -> None:
+        self._update(item, [SubscriptionItem.heartbeat_due.set(until)])
+
     def heartbeats_due(self, shard: str, now: datetime) -> Iterator[SubscriptionItem]:
         """The subscriptions of this shard whose heartbeat is due (one Query, paged)."""
         return SubscriptionItem.heartbeat_due_index.query(shard, SubscriptionItem.heartbeat_due <= now)

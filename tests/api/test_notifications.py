@@ -156,5 +156,12 @@ def test_an_idle_subscription_with_a_period_gets_a_heartbeat_and_a_busy_one_none
         assert beat.headers["webhook-id"].startswith(f"{idle['id']}-heartbeat-")
         assert len(beat.bundle["entry"]) == 1, "a heartbeat has no focus"
         assert application.heartbeats.sweep(due) == 0, "claimed once: an overlapping sweep sends nothing"
-        hook.nothing_within(0.5)
         assert status_of(client, token, busy)["events-since-subscription-start"]["valueString"] == "1"
+        # The consent withdrawn, no heartbeat goes, and the next is asked for only a day later.
+        cookie = session_cookie(client, "demo-alice")
+        assert client.delete("/me/consents/demo-sandbox", headers={"Cookie": cookie}).status_code == 200
+        assert application.heartbeats.sweep(due + timedelta(minutes=5)) == 2
+        notify_pipeline.settle()
+        hook.nothing_within(0.3)
+        later = SubscriptionItem.get("demo-alice", f"sub#demo-sandbox#{idle['id']}").heartbeat_due
+        assert later > due + timedelta(hours=23)

@@ -1,5 +1,5 @@
 """Wires configuration, services and blueprints into the Chalice app. No logic lives here."""
-from chalice import Chalice, Cron
+from chalice import Chalice, Cron, Rate
 
 from chalicelib import edge, openapi
 from chalicelib.catalog import openapi as catalog_openapi
@@ -57,6 +57,7 @@ from chalicelib.referencing.review_service import ReviewService
 from chalicelib.notify.alerts import AlertService
 from chalicelib.notify.delivery import DeliveryWorker
 from chalicelib.notify.events import FanOut
+from chalicelib.notify.heartbeats import HeartbeatSweep
 from chalicelib.notify.local import local_pipeline_for
 from chalicelib.notify.mailer import mailer_for
 from chalicelib.notify.queue import SqsQueue
@@ -104,7 +105,10 @@ alert_service = AlertService(utc_now, described, mailer_for(settings.alerts_from
 fan_out = FanOut(utc_now, topics, notify_queue, settings.records_table, settings.consents_table, settings.audit_table)
 delivery = DeliveryWorker(utc_now, topics, notify_queue, settings.fhir_base_url, settings.notify_retry_seconds,
                           allow_private=settings.demo_sign_in, alerts=alert_service)
-notify_pipeline = local_pipeline_for(settings, notify_queue, fan_out.handle, delivery.handle)
+heartbeats = HeartbeatSweep(utc_now, notify_queue)
+# Locally, the scheduled sweeps run in the pipeline at the template's periods (below).
+notify_pipeline = local_pipeline_for(settings, notify_queue, fan_out.handle, delivery.handle, schedules=[
+    ("consent_expiry", 15 * 60, consent_service.end_expired), ("notify_heartbeat", 60, heartbeats.sweep)])
 token_verifier = TokenVerifier(token_keys, claim_seal, settings.issuer, settings.fhir_base_url)
 
 app.register_blueprint(catalog_routes.create_blueprint(catalog_service, int(settings.catalog_cache_seconds)))
@@ -158,3 +162,16 @@ def notify_delivery(event):
 def alert_digest(event):
     """Each morning, the digests of the citizens who chose one (yesterday's accesses)."""
     alert_service.digest()
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="consent_expiry")
+def consent_expiry(event):
+    """Every 15 minutes, consents past their end marked expired: their stream record tells the
+    apps' consent-ended subscriptions, as a withdrawal does."""
+    consent_service.end_expired()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="notify_heartbeat")
+def notify_heartbeat(event):
+    """Every minute, a heartbeat queued for each subscription told nothing for its period."""
+    heartbeats.sweep()

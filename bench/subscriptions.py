@@ -4,6 +4,8 @@ webhook receiver on 127.0.0.1, for one citizen with two apps' subscriptions. Per
 latency from the committed write to the signed notification's arrival (locally: the stream poll,
 the fan-out, the queue poll, the POST), and the DynamoDB and SQS calls our code makes for it, by
 operation. Lambda's own polling (GetRecords, ReceiveMessage, DeleteMessageBatch) is counted apart.
+Then the scheduled sweeps, from the sweep to the delivery: one heartbeat of an idle subscription,
+and one consent past its end told to its `consent-ended` subscription.
 
 Run with `make bench`."""
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -96,6 +99,20 @@ def main() -> None:
                 second.next(timeout=10)
             pipeline.settle()
             per_event = counter.take()
+        sweeps = {}
+        with Receiver() as idle:
+            app.subscription_service.create(grant, subscription("observation-created", idle.url(), heartbeat=60))
+            app.subscription_service.create(grant, subscription("consent-ended", idle.url("/notifications/consent")))
+            pipeline.settle()
+            counter.take()
+            counted_run(lambda: app.heartbeats.sweep(utc_now() + timedelta(seconds=61)))
+            idle.next(timeout=10)
+            pipeline.settle()
+            sweeps["a heartbeat"] = counter.take()
+            counted_run(lambda: app.consent_service.end_expired(consent.expires_at + timedelta(minutes=1)))
+            idle.next(timeout=10)
+            pipeline.settle()
+            sweeps["a consent expired, told"] = counter.take()
         pipeline.stop()
     ours = {key: count for key, count in per_event.items() if key[1] not in POLLING}
     polling = {key: count for key, count in per_event.items() if key[1] in POLLING}
@@ -116,6 +133,20 @@ def main() -> None:
     print(f"| **DynamoDB** | all | **{dynamodb:.2f}** |\n| **SQS** | all | **{sqs:.2f}** |")
     print("Polling by the local stand-in for Lambda's event source mappings (on AWS, Lambda's own), "
           "over the run: " + ", ".join(f"{op} {count}" for (_, op), count in sorted(polling.items())) + ".")
+    print("\nThe scheduled sweeps, from the sweep to the delivery (one sweep run each; the Queries are the "
+          "sweep's, one per shard and day, whatever it finds):")
+    print("| sweep | AWS calls, by operation |")
+    print("|---|---|")
+    for name, calls in sweeps.items():
+        print(f"| {name} | " + ", ".join(f"{op} {count}" for (_, op), count in sorted(calls.items())
+                                       if op not in POLLING) + " |")
+
+
+def counted_run(sweep) -> None:
+    """A scheduled handler run in a thread of its own, named as the pipeline's, so that its calls count."""
+    thread = threading.Thread(target=sweep, name="notify-sweep")
+    thread.start()
+    thread.join()
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """PynamoDB models of the Consents table: one consent per (citizen, app), and its history."""
 from __future__ import annotations
 
+import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Optional
 
 from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute,
                                  UTCDateTimeAttribute)
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.config import settings
@@ -35,6 +36,34 @@ class ByPairwiseId(GlobalSecondaryIndex):
     pairwise_id = UnicodeAttribute(hash_key=True)
 
 
+EXPIRY_SHARDS = 8
+
+
+class Expiring(GlobalSecondaryIndex):
+    """Active consents by the day they end (sparse: only a consent still active and not yet marked
+    `expired` carries `expiry_day`), on EXPIRY_SHARDS shards a day, so that the expiry sweep
+    (ConsentService.end_expired) reads the few consents due without a Scan. The keys and the item's
+    kind only (PynamoDB tells consents from their events by it): a change of the consent's other
+    attributes (its revoked token families) writes nothing here."""
+
+    class Meta:
+        index_name = "expiring"
+        projection = IncludeProjection(["kind"])
+
+    expiry_day = UnicodeAttribute(hash_key=True)  # <YYYY-MM-DD of expires_at, UTC>#<shard>
+    expires_at = UTCDateTimeAttribute(range_key=True)
+
+
+def expiry_day(patient_id: str, expires_at: datetime) -> str:
+    """The key of a consent's day in the `expiring` index."""
+    shard = int(hashlib.sha256(patient_id.encode()).hexdigest(), 16) % EXPIRY_SHARDS
+    return f"{day_of(expires_at)}#{shard}"
+
+
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).date().isoformat()
+
+
 class ConsentItem(Model):
     """Consents table: one partition per citizen; `app_id` is a consent, `app_id#time` an event."""
 
@@ -48,6 +77,7 @@ class ConsentItem(Model):
 
     active_by_app = ActiveByApp()
     by_pairwise_id = ByPairwiseId()
+    expiring = Expiring()
 
 
 class Consent(ConsentItem, discriminator="consent"):
@@ -57,8 +87,9 @@ class Consent(ConsentItem, discriminator="consent"):
 
     app_id = UnicodeAttribute()
     app_name = UnicodeAttribute(null=True)  # as the citizen granted it (the list of consents shows it)
-    status = UnicodeAttribute()  # active | revoked | expired
+    status = UnicodeAttribute()  # active | revoked | expired (set by the expiry sweep once past expires_at)
     active_app_id = UnicodeAttribute(null=True)
+    expiry_day = UnicodeAttribute(null=True)  # while active and not yet swept: the `expiring` index
     scopes = JSONAttribute()  # granted data scopes (SMART v2) and context scopes
     pairwise_id = UnicodeAttribute()  # the patient id this app sees: random, stable, app-specific
     generation = NumberAttribute(default=1)  # a new grant, a revocation or a replayed code moves it on
@@ -127,7 +158,7 @@ class ProxyInvitation(ConsentItem, discriminator="invitation"):
 
 class ConsentEvent(ConsentItem, discriminator="event"):
     app_id = UnicodeAttribute()
-    action = UnicodeAttribute()  # granted | revoked
+    action = UnicodeAttribute()  # granted | revoked | expired
     at = UTCDateTimeAttribute()
     detail = JSONAttribute(null=True)
     receipt = JSONAttribute(null=True)  # a grant's: what was granted, to whom, for which purpose, until when

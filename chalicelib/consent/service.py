@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional
 
 from chalicelib.catalog.models import AppHead
-from chalicelib.consent.models import Consent, ConsentEvent, event_key, family_key
+from chalicelib.consent.models import EXPIRY_SHARDS, Consent, ConsentEvent, day_of, event_key, expiry_day, family_key
 from chalicelib.consent.store import ConsentStore, StaleConsent
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.clock import Clock
@@ -16,6 +16,10 @@ from chalicelib.clock import Clock
 DURATIONS = {"30": 30, "90": 90, "180": 180, "365": 365}
 DEFAULT_DURATION = "365"
 MAX_REVOKED_FAMILIES = 20
+# The expiry sweep looks at today's and the two previous days' consents still unmarked: it can miss
+# two days of runs (an outage) and still tell every app. A consent it never marks is refused all
+# the same (every check compares expires_at); only its consent-ended notification would be lost.
+EXPIRY_LOOKBACK_DAYS = 3
 
 
 # The kinds of data a proxy may be given (docs/decisions/0019-chosen-proxies.md), by the FHIR types
@@ -99,7 +103,7 @@ class ConsentService:
             active_app_id=head.app_id, scopes={"data": data_scopes, "context": sorted(context)},
             pairwise_id=previous.pairwise_id if previous else secrets.token_hex(16),
             generation=(previous.generation + 1) if previous else 1,
-            granted_at=now, expires_at=until, receipt_key=event.item_key,
+            granted_at=now, expires_at=until, expiry_day=expiry_day(patient_id, until), receipt_key=event.item_key,
             given_by=given_by.person_id if given_by else None, given_as=given_by.kind if given_by else None,
             given_by_name=given_by.name if given_by else None,
             given_by_ref=(previous.given_by_ref if same_actor and previous is not None else secrets.token_hex(16))
@@ -152,6 +156,7 @@ class ConsentService:
             raise NotFound(f"No active consent to '{app_id[:100]}'.")
         read_generation = consent.generation
         consent.status, consent.active_app_id, consent.revoked_at = "revoked", None, now
+        consent.expiry_day = None  # nothing left for the expiry sweep
         consent.generation = read_generation + 1
         event = ConsentEvent(patient_id, event_key(app_id, now), app_id=app_id, action="revoked", at=now)
         try:
@@ -159,6 +164,28 @@ class ConsentService:
         except StaleConsent:
             raise Conflict("This consent changed at the same time; try again.") from None
         return consent_view(consent, now)
+
+    def end_expired(self, now: Optional[datetime] = None) -> int:
+        """The expiry sweep (the `consent_expiry` Lambda, every 15 minutes): each consent past its
+        end (its own term, or a representative's right ending at the child's 18th birthday) is
+        marked `expired`, with a history entry. That write is what tells the apps, as a withdrawal
+        does: its stream record becomes the `consent-ended` notification (chalicelib/notify/).
+        Idempotent: a consent marked leaves the index, and the mark is conditional (an
+        overlapping sweep's second mark fails and is skipped). Returns how many were marked."""
+        now = now or self.clock()
+        marked = 0
+        for back in range(EXPIRY_LOOKBACK_DAYS):
+            day = day_of(now - timedelta(days=back))
+            for shard in range(EXPIRY_SHARDS):
+                for patient_id, app_id, ended in self.store.expiring(f"{day}#{shard}", now):
+                    event = ConsentEvent(patient_id, event_key(app_id, ended), app_id=app_id, action="expired",
+                                         at=ended, detail={"until": ended.isoformat(), "swept_at": now.isoformat()})
+                    try:
+                        self.store.mark_expired(patient_id, app_id, ended, event)
+                        marked += 1
+                    except StaleConsent:
+                        continue  # granted again, withdrawn or marked since the index was read
+        return marked
 
     def revoke_family(self, patient_id: str, app_id: str, family_id: str, alive_until: datetime) -> None:
         """Stop the tokens of one family (one authorization and its refreshes) at once, the consent

@@ -5,7 +5,7 @@ service decides what that means for the citizen."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -98,6 +98,29 @@ class ConsentStore:
                 raise  # throttled or failed: a 503, never a refusal that silently left the tokens alive
             raise StaleConsent() from None
 
+    # -- the expiry sweep ----------------------------------------------------------------------
+
+    def expiring(self, day_shard: str, until: datetime) -> Iterator[Tuple[str, str, datetime]]:
+        """(patient, app, end) of the consents of one day's shard of the `expiring` index whose end
+        is at or before `until` (one Query, paged; keys only)."""
+        for item in Consent.expiring.query(day_shard, Consent.expires_at <= until):
+            yield item.patient_id, item.item_key, item.expires_at
+
+    def mark_expired(self, patient_id: str, app_id: str, expires_at: datetime, event: ConsentEvent) -> None:
+        """The consent marked `expired` (out of the `expiring` and `active-by-app` indexes), with
+        its history entry, in one transaction, if it is still active with the end read: a consent
+        granted again meanwhile, or already marked by another sweep, is left as it is (StaleConsent)."""
+        consent = Consent(patient_id, app_id)
+        try:
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.update(consent, actions=[Consent.status.set("expired"), Consent.active_app_id.remove(),
+                                                     Consent.expiry_day.remove()],
+                                   condition=(Consent.status == "active") & (Consent.expires_at == expires_at))
+                transaction.save(event)
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise
+            raise StaleConsent() from None
 
 class ProxyStore:
     """The proxies citizens chose (consent/proxies.py): each link in the citizen's partition, its

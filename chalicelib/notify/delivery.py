@@ -11,8 +11,10 @@ is off: nothing follows it), the app is still published, a document is not hidde
 puts the subscription in backoff (NOTIFY_RETRY_SECONDS): its messages wait in the queue, never
 attempted before then, and after the last delay the subscription is set to `error` and its
 messages dropped (the app sees the gap in the event numbers and the error in `$status`).
-Messages of a batch are delivered in parallel, each within the webhook's deadline: a slow
-endpoint never holds another app's notification back."""
+A heartbeat (notify/heartbeats.py) goes the same way, with the same checks, but takes no event
+number, and is dropped rather than kept during a backoff. Messages of a batch are delivered in
+parallel, each within the webhook's deadline: a slow endpoint never holds another app's
+notification back."""
 from __future__ import annotations
 
 import json
@@ -29,6 +31,7 @@ from chalicelib.notify.topics import Topics
 from chalicelib.observability import logger
 
 CONSENT_TOPIC = "consent-ended"
+HEARTBEAT_PAUSE = timedelta(days=1)  # a heartbeat's subscription whose consent or app stopped standing
 Post = Callable[..., webhook.Outcome]
 
 
@@ -65,7 +68,7 @@ class DeliveryWorker:
 
     def _deliver(self, message: Dict[str, Any], receipt: Optional[str]) -> bool:
         now = self.clock()
-        topic_id, number = message["topic"], int(message["number"])
+        heartbeat = message.get("kind") == "heartbeat"  # notify/heartbeats.py: no event, no number
         item, consent, status, record = self.store.for_delivery(message["patient_id"], message["app_id"],
                                                                 message["subscription_id"], message.get("record_key"))
         if item is None or item.status != "active":
@@ -73,29 +76,40 @@ class DeliveryWorker:
         if item.end is not None and item.end <= now:
             self.store.turn_off(item, "end reached")
             return True
-        if topic_id != CONSENT_TOPIC:
+        topic_id = item.topic if heartbeat else message["topic"]
+        if heartbeat or topic_id != CONSENT_TOPIC:
             if consent is None or consent.status != "active" or consent.expires_at <= now or status is None \
                     or status.refuses(status.epoch, now):
+                if heartbeat:  # asked again only a day later, not every period (a re-grant resumes them)
+                    self.store.delay_heartbeat(item, now + HEARTBEAT_PAUSE)
                 return True  # the consent or the app's publication ended since: never after that
             if message.get("record_key") and withheld(consent, record):
                 return True  # gone, or hidden since (from every app, or from the representative who consented)
         if item.retry_after is not None and item.retry_after > now:
+            if heartbeat:
+                return True  # in backoff: a later sweep sends the next heartbeat
             self._defer(receipt, (item.retry_after - now).total_seconds())
             return False
         topic = self.topics.by_id(topic_id)
+        number = None if heartbeat else int(message["number"])
         event = {"number": number, "at": instant(datetime.fromisoformat(message["at"])), "focus": message.get("focus"),
                  "method": message.get("method", "PUT")}
-        body = json.dumps(notification_bundle(item, topic.url if topic else topic_id, event, self.fhir_base_url),
+        body = json.dumps(notification_bundle(item, topic.url if topic else topic_id, event, self.fhir_base_url,
+                                              kind="heartbeat" if heartbeat else "event-notification"),
                           separators=(",", ":")).encode()
-        headers = signed_headers(item.secret, f"{item.subscription_id}-{number}", body, now.timestamp())
+        webhook_id = message["id"] if heartbeat else f"{item.subscription_id}-{number}"
+        headers = signed_headers(item.secret, webhook_id, body, now.timestamp())
         outcome = self.post(item.endpoint, body, headers, allow_private=self.allow_private)
         try:
             if outcome.ok:
-                self.store.delivered(item, number, self.clock(), off=topic_id == CONSENT_TOPIC)
+                self.store.delivered(item, number, self.clock(), off=topic_id == CONSENT_TOPIC and not heartbeat)
                 logger.info("notification delivered", extra={"subscription": item.subscription_id,
-                                                             "event_number": number, "seconds": outcome.seconds})
+                                                             "event_number": number, "heartbeat": heartbeat,
+                                                             "seconds": outcome.seconds})
                 return True
-            return self._failed(item, outcome.error or "failed", receipt)
+            # A failed heartbeat counts towards the backoff, but is never attempted again itself.
+            done = self._failed(item, outcome.error or "failed", None if heartbeat else receipt)
+            return done or heartbeat
         except SubscriptionGone:
             return True
 

@@ -72,7 +72,8 @@ def record_change(record: Dict[str, Any]) -> Optional[Change]:
 
 
 def consent_change(record: Dict[str, Any]) -> Optional[Change]:
-    """A consent that stopped being active (withdrawn; an app suspended does not write it)."""
+    """A consent that stopped being active: withdrawn, or marked `expired` by the expiry sweep
+    (ConsentService.end_expired) once past its end; an app suspended does not write it."""
     data = record.get("dynamodb") or {}
     keys, new, old = data.get("Keys") or {}, data.get("NewImage") or {}, data.get("OldImage") or {}
     item_key = str(_text(keys, "item_key") or "")

@@ -4,13 +4,15 @@ included) and hands each batch, in Lambda's event shape, to the same stream hand
 `notify_fanout` Lambda; a thread receives the notification queue's messages and hands them to the
 same delivery worker as the `notify_delivery` Lambda, deleting those it did not report failed
 (those come back when their visibility ends, and go to the dead-letter queue after
-DLQ_AFTER_RECEIVES receives, as on AWS). No other code path: only the polling is local."""
+DLQ_AFTER_RECEIVES receives, as on AWS). A thread stands in for EventBridge's schedules: it
+calls the scheduled Lambdas' handlers (the consent expiry and heartbeat sweeps) at their
+periods. No other code path: only the polling and the timing are local."""
 from __future__ import annotations
 
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import boto3
 from botocore.config import Config
@@ -19,6 +21,7 @@ from chalicelib.notify.queue import SqsQueue, ensure_queues
 from chalicelib.observability import logger
 
 Handler = Callable[[Dict[str, Any]], Any]
+Scheduled = Tuple[str, float, Callable[[], Any]]  # a name, a period in seconds, what runs then
 POLL_SECONDS = 0.02  # the first wait after an empty poll; it doubles while nothing comes, up to IDLE_SECONDS
 IDLE_SECONDS = 0.25
 CONCURRENT_BATCHES = 5  # Lambda starts with five concurrent SQS batches
@@ -26,8 +29,10 @@ CONCURRENT_BATCHES = 5  # Lambda starts with five concurrent SQS batches
 
 class LocalPipeline:
     def __init__(self, tables: Sequence[str], fan_out: Handler, queue: SqsQueue, deliver: Handler, region: str,
-                 endpoint: Optional[str] = None, queue_name: str = "mes-local-notify") -> None:
+                 endpoint: Optional[str] = None, queue_name: str = "mes-local-notify",
+                 schedules: Sequence[Scheduled] = ()) -> None:
         self.tables, self.fan_out, self.queue, self.deliver = list(tables), fan_out, queue, deliver
+        self.schedules = list(schedules)
         self.region, self.endpoint, self.queue_name = region, endpoint, queue_name
         self._stop = threading.Event()
         self._threads: List[threading.Thread] = []
@@ -51,6 +56,8 @@ class LocalPipeline:
                                                   ShardIteratorType="LATEST")["ShardIterator"]
             self._spawn(f"stream-{table}", self._read_stream, streams, arn, iterator)
         self._spawn("notify-queue", self._read_queue)
+        if self.schedules:
+            self._spawn("notify-schedules", self._run_schedules)
         return self
 
     def stop(self) -> None:
@@ -119,6 +126,21 @@ class LocalPipeline:
                 logger.exception("notify fan-out failed", extra={"attempt": attempt + 1})
                 time.sleep(0.1)
 
+    def _run_schedules(self) -> None:
+        """As EventBridge: each handler at its period (the first run one period after the start)."""
+        next_run = {name: time.monotonic() + period for name, period, _ in self.schedules}
+        while not self._stop.is_set():
+            for name, period, run in self.schedules:
+                if time.monotonic() < next_run[name]:
+                    continue
+                next_run[name] = time.monotonic() + period
+                try:
+                    run()
+                except Exception:  # noqa: BLE001 - as a scheduled Lambda: logged, and the next run comes
+                    if not self._stop.is_set():
+                        logger.exception("local scheduled run failed", extra={"schedule": name})
+            self._stop.wait(min(1.0, min(period for _, period, _ in self.schedules)))
+
     def _read_queue(self) -> None:
         """As Lambda's SQS poller: several batches in hand at once (CONCURRENT_BATCHES), so that a
         batch held up by a slow endpoint never holds back the next messages."""
@@ -165,13 +187,14 @@ class LocalPipeline:
             in_hand.release()
 
 
-def local_pipeline_for(settings: Any, queue: SqsQueue, fan_out: Handler, deliver: Handler) -> Optional[LocalPipeline]:
+def local_pipeline_for(settings: Any, queue: SqsQueue, fan_out: Handler, deliver: Handler,
+                       schedules: Sequence[Scheduled] = ()) -> Optional[LocalPipeline]:
     """The local pipeline: started at once by `make run` (the local stage, whose tables exist before
     the app is imported), left to the tests to start in theirs; None on AWS, where the template's
-    event source mappings do this."""
+    event source mappings and schedules do this."""
     if settings.notify_queue_url is not None or not settings.demo_sign_in:
         return None
     pipeline = LocalPipeline([settings.records_table, settings.consents_table, settings.audit_table], fan_out,
-                             queue, deliver, settings.region, settings.dynamodb_endpoint)
+                             queue, deliver, settings.region, settings.dynamodb_endpoint, schedules=schedules)
     # Only against an embedded DynamoDB (moto's server): never onto a real account's streams or queues.
     return pipeline.start() if settings.is_local and settings.dynamodb_endpoint else pipeline

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (DiscriminatorAttribute, JSONAttribute, NumberAttribute, TTLAttribute,
                                  UnicodeAttribute, UTCDateTimeAttribute)
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.config import settings
@@ -35,6 +35,19 @@ class DigestDue(GlobalSecondaryIndex):
     patient_id = UnicodeAttribute(range_key=True)
 
 
+class HeartbeatDue(GlobalSecondaryIndex):
+    """Active subscriptions with a heartbeat period, by when their next heartbeat is due (sparse:
+    only they carry `heartbeat_shard`), over a few shards. Each delivery moves `heartbeat_due`
+    on, so a busy subscription is never due; the heartbeat sweep reads only those that are."""
+
+    class Meta:
+        index_name = "heartbeat-due"
+        projection = IncludeProjection(["kind", "heartbeat_seconds"])
+
+    heartbeat_shard = UnicodeAttribute(hash_key=True)
+    heartbeat_due = UTCDateTimeAttribute(range_key=True)
+
+
 class NotifyItem(Model):
     class Meta(TableMeta):
         table_name = settings.subscriptions_table
@@ -44,6 +57,7 @@ class NotifyItem(Model):
     kind = DiscriminatorAttribute()
 
     digest_due = DigestDue()
+    heartbeat_due_index = HeartbeatDue()
 
 
 class SubscriptionItem(NotifyItem, discriminator="subscription"):
@@ -61,6 +75,8 @@ class SubscriptionItem(NotifyItem, discriminator="subscription"):
     status = UnicodeAttribute()  # active | error | off
     reason = UnicodeAttribute(null=True)
     heartbeat_seconds = NumberAttribute(null=True)
+    heartbeat_shard = UnicodeAttribute(null=True)  # while active with a period: the `heartbeat-due` index
+    heartbeat_due = UTCDateTimeAttribute(null=True)  # the next heartbeat, unless a notification goes first
     created_at = UTCDateTimeAttribute()
     end = UTCDateTimeAttribute(null=True)
     events = NumberAttribute(default=0)  # events numbered so far (the last event's number)

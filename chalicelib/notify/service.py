@@ -8,7 +8,7 @@ import base64
 import ipaddress
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +17,7 @@ from chalicelib.clock import Clock
 from chalicelib.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from chalicelib.notify.bundles import (BACKPORT, SECRET_EXTENSION, instant, status_parameters,
                                        subscription_resource)
+from chalicelib.notify.heartbeats import heartbeat_shard
 from chalicelib.notify.models import SubscriptionItem, subscription_key
 from chalicelib.notify.store import SubscriptionGone, SubscriptionStore
 from chalicelib.notify.topics import Topic, Topics
@@ -122,12 +123,15 @@ class SubscriptionService:
         if len(self.store.of_app(subscriber.patient_id, subscriber.app_id)) >= MAX_PER_APP:
             raise ValidationFailed(f"At most {MAX_PER_APP} subscriptions per app and patient: delete one first.")
         subscription_id = secrets.token_hex(16)
+        now = self.clock()
         item = SubscriptionItem(subscriber.patient_id, subscription_key(subscriber.app_id, subscription_id),
                                 app_id=subscriber.app_id, subscription_id=subscription_id,
                                 pairwise_id=subscriber.pairwise_id, topic=topic.id, codes=codes,
                                 categories=sorted(categories) if categories is not None else None,
                                 endpoint=endpoint, secret=signing_secret(), status="active",
-                                heartbeat_seconds=heartbeat, created_at=self.clock(), end=end)
+                                heartbeat_seconds=heartbeat, created_at=now, end=end,
+                                heartbeat_shard=heartbeat_shard(subscription_id) if heartbeat else None,
+                                heartbeat_due=now + timedelta(seconds=heartbeat) if heartbeat else None)
         self.store.create(item)
         resource = subscription_resource(item, topic)
         resource["extension"] = [{"url": SECRET_EXTENSION, "valueString": item.secret}]

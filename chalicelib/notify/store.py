@@ -5,8 +5,8 @@ a write whose subscription is gone or no longer active says so (SubscriptionGone
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
@@ -146,12 +146,19 @@ class SubscriptionStore:
             return model.from_raw_data(items[0]) if items else None
         return one(SubscriptionItem), one(Consent), one(AppStatus), one(RecordItem) if record_key else None
 
-    def delivered(self, item: SubscriptionItem, event_number: int, now: datetime, off: bool = False) -> None:
+    def delivered(self, item: SubscriptionItem, event_number: Optional[int], now: datetime, off: bool = False) -> None:
+        """A notification accepted (`event_number` None: a heartbeat, which takes no number); the
+        next heartbeat is due a period after it, in the same UpdateItem."""
         actions = [SubscriptionItem.delivered.add(1), SubscriptionItem.failures.set(0),
-                   SubscriptionItem.retry_after.remove(), SubscriptionItem.last_delivered_at.set(now),
-                   SubscriptionItem.last_event_number.set(max(event_number, int(item.last_event_number or 0)))]
+                   SubscriptionItem.retry_after.remove(), SubscriptionItem.last_delivered_at.set(now)]
+        if event_number is not None:
+            actions.append(SubscriptionItem.last_event_number.set(max(event_number,
+                                                                      int(item.last_event_number or 0))))
+        if item.heartbeat_seconds:
+            actions.append(SubscriptionItem.heartbeat_due.set(now + timedelta(seconds=int(item.heartbeat_seconds))))
         if off:
-            actions += [SubscriptionItem.status.set("off"), SubscriptionItem.reason.set("consent ended")]
+            actions += [SubscriptionItem.status.set("off"), SubscriptionItem.reason.set("consent ended"),
+                        SubscriptionItem.heartbeat_shard.remove()]
         self._update(item, actions)
 
     def failed(self, item: SubscriptionItem, error: str, retry_after: Optional[datetime]) -> None:
@@ -159,13 +166,37 @@ class SubscriptionStore:
         actions = [SubscriptionItem.failures.add(1), SubscriptionItem.last_error.set(error[:300])]
         if retry_after is None:
             actions += [SubscriptionItem.status.set("error"), SubscriptionItem.reason.set(error[:300]),
-                        SubscriptionItem.retry_after.remove()]
+                        SubscriptionItem.retry_after.remove(), SubscriptionItem.heartbeat_shard.remove()]
         else:
             actions.append(SubscriptionItem.retry_after.set(retry_after))
         self._update(item, actions)
 
     def turn_off(self, item: SubscriptionItem, reason: str) -> None:
-        self._update(item, [SubscriptionItem.status.set("off"), SubscriptionItem.reason.set(reason)])
+        self._update(item, [SubscriptionItem.status.set("off"), SubscriptionItem.reason.set(reason),
+                            SubscriptionItem.heartbeat_shard.remove()])
+
+    # -- the heartbeat sweep -----------------------------------------------------------------------
+
+    def delay_heartbeat(self, item: SubscriptionItem, until: datetime) -> None:
+        self._update(item, [SubscriptionItem.heartbeat_due.set(until)])
+
+    def heartbeats_due(self, shard: str, now: datetime) -> Iterator[SubscriptionItem]:
+        """The subscriptions of this shard whose heartbeat is due (one Query, paged)."""
+        return SubscriptionItem.heartbeat_due_index.query(shard, SubscriptionItem.heartbeat_due <= now)
+
+    def claim_heartbeat(self, item: SubscriptionItem, now: datetime) -> None:
+        """The next heartbeat due a period from now, if the subscription is still active and no
+        notification nor other sweep moved it since it was read (one UpdateItem): whoever claims
+        it queues the heartbeat, once."""
+        next_due = now + timedelta(seconds=int(item.heartbeat_seconds))
+        try:
+            item.update(actions=[SubscriptionItem.heartbeat_due.set(next_due)],
+                        condition=(SubscriptionItem.status == "active")
+                        & (SubscriptionItem.heartbeat_due == item.heartbeat_due))
+        except UpdateError as error:
+            if not _gone(error):
+                raise
+            raise SubscriptionGone() from None
 
     def _update(self, item: SubscriptionItem, actions: List[Any]) -> None:
         try:

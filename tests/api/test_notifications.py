@@ -1,11 +1,14 @@
 """Notifications as an app receives them: the same stream handler and delivery worker as on AWS
 (moto's streams and queue read by notify/local.py), a webhook receiver on 127.0.0.1. Signed, named,
 numbered; only while the consent stands; never a hidden document; a failing endpoint backs off, then
-`error`, visible in `$status`; a hostile endpoint is bounded and never slows another app."""
+`error`, visible in `$status`; a hostile endpoint is bounded and never slows another app; a
+consent past its end is told as a withdrawal is; an idle subscription gets its heartbeats."""
 import time
+from datetime import timedelta
 
 import pytest
 
+from chalicelib.notify.models import SubscriptionItem
 from tests.helpers.fhir import WRITE_ALL, heart_rate, text_document, weight
 from tests.helpers.pages import session_cookie
 from tests.helpers.services import FixedClock, fhir_service, store
@@ -113,3 +116,53 @@ def test_a_slow_endpoint_is_cut_at_the_deadline_and_another_apps_notification_go
         while tarpit.attempts < 1 and time.monotonic() < waited:
             time.sleep(0.05)
         assert tarpit.attempts >= 1
+
+
+def test_a_consent_past_its_end_is_told_by_the_sweep_once_then_nothing(client, token, notify_pipeline):
+    import app as application
+    with Receiver() as hook:
+        measures = subscribe(client, token, "observation-created", hook.url())
+        ended = subscribe(client, token, "consent-ended", hook.url("/notifications/consent"))
+        expires_at = application.consent_service.find("demo-alice", "demo-sandbox").expires_at
+        assert application.consent_service.end_expired(expires_at - timedelta(minutes=1)) == 0
+        # The clock moves past the end (the child's 18th birthday, or the consent's own term).
+        assert application.consent_service.end_expired(expires_at + timedelta(minutes=15)) == 1
+        told = hook.next()
+        assert told.path == "/notifications/consent" and told.signed_by(secret_of(ended))
+        assert told.status["type"]["valueCode"] == "event-notification" and told.event["event-number"] == "1"
+        assert application.consent_service.end_expired(expires_at + timedelta(minutes=30)) == 0, "told once"
+        notify_pipeline.settle()
+        assert SubscriptionItem.get("demo-alice", f"sub#demo-sandbox#{ended['id']}").status == "off"
+        store(fhir_service(FixedClock()), "demo-alice", "Observation", "e" * 32, weight(81))
+        notify_pipeline.settle()  # the stream read and the fan-out done: nothing was queued
+        hook.nothing_within(0.2)
+        assert SubscriptionItem.get("demo-alice", f"sub#demo-sandbox#{measures['id']}").events == 0
+
+
+def test_an_idle_subscription_with_a_period_gets_a_heartbeat_and_a_busy_one_none(client, token, notify_pipeline):
+    import app as application
+    with Receiver() as hook:
+        idle = subscribe(client, token, "observation-created", hook.url("/notifications/idle"), heartbeat=60,
+                         codes=["http://loinc.org|29463-7"])
+        busy = subscribe(client, token, "observation-created", hook.url("/notifications/busy"), heartbeat=60)
+        fhir_post(client, "/fhir/Observation", token, heart_rate())
+        assert hook.next().path == "/notifications/busy"
+        notify_pipeline.settle()
+        due = SubscriptionItem.get("demo-alice", f"sub#demo-sandbox#{idle['id']}").heartbeat_due
+        assert application.heartbeats.sweep(due) == 1, "the busy one was told something within its period"
+        beat = hook.next()
+        assert beat.path == "/notifications/idle" and beat.signed_by(secret_of(idle))
+        assert beat.status["type"]["valueCode"] == "heartbeat" and "notification-event" not in beat.status
+        assert beat.status["events-since-subscription-start"]["valueString"] == "0"
+        assert beat.headers["webhook-id"].startswith(f"{idle['id']}-heartbeat-")
+        assert len(beat.bundle["entry"]) == 1, "a heartbeat has no focus"
+        assert application.heartbeats.sweep(due) == 0, "claimed once: an overlapping sweep sends nothing"
+        assert status_of(client, token, busy)["events-since-subscription-start"]["valueString"] == "1"
+        # The consent withdrawn, no heartbeat goes, and the next is asked for only a day later.
+        cookie = session_cookie(client, "demo-alice")
+        assert client.delete("/me/consents/demo-sandbox", headers={"Cookie": cookie}).status_code == 200
+        assert application.heartbeats.sweep(due + timedelta(minutes=5)) == 2
+        notify_pipeline.settle()
+        hook.nothing_within(0.3)
+        later = SubscriptionItem.get("demo-alice", f"sub#demo-sandbox#{idle['id']}").heartbeat_due
+        assert later > due + timedelta(hours=23)

@@ -12,8 +12,10 @@ def of_type(resources: Resources, kind: str) -> Dict[str, Any]:
 
 
 # The API; the export worker (app.py's lambda_function); the notifications' stream fan-out, their
-# delivery worker and the daily alert digests (app.py's on_dynamodb_record, on_sqs_message, schedule).
-FUNCTIONS = ("APIHandler", "ExportWorker", "NotifyFanout", "NotifyDelivery", "AlertDigest")
+# delivery worker, the daily alert digests, the heartbeats and the consent expiry sweep (app.py's
+# on_dynamodb_record, on_sqs_message and schedules).
+FUNCTIONS = ("APIHandler", "ExportWorker", "NotifyFanout", "NotifyDelivery", "AlertDigest", "NotifyHeartbeat",
+             "ConsentExpiry")
 
 
 def function(resources: Resources, name: str = "APIHandler") -> Dict[str, Any]:

@@ -83,6 +83,21 @@ DIGEST_ACTIONS = {
     ("kms:Decrypt", "DataKey"), ("ses:SendEmail", "AlertsEmailIdentity"),
     ("logs:CreateLogStream", "AlertDigestLogGroup"), ("logs:PutLogEvents", "AlertDigestLogGroup"),
 }
+# The heartbeats: the subscriptions due (their sparse index only), each claimed, queued.
+HEARTBEAT_ACTIONS = {
+    ("dynamodb:Query", "SubscriptionsTable/index/heartbeat-due"),
+    ("dynamodb:UpdateItem", "SubscriptionsTable"), ("dynamodb:DescribeTable", "SubscriptionsTable"),
+    ("sqs:SendMessage", "NotifyQueue"), ("kms:Decrypt", "DataKey"),
+    ("logs:CreateLogStream", "NotifyHeartbeatLogGroup"), ("logs:PutLogEvents", "NotifyHeartbeatLogGroup"),
+}
+# The consent expiry sweep: the consents past their end (their sparse index only), each marked with
+# its history entry in one transaction. It tells no app itself: the Consents stream does.
+CONSENT_EXPIRY_ACTIONS = {
+    ("dynamodb:Query", "ConsentsTable/index/expiring"),
+    ("dynamodb:UpdateItem", "ConsentsTable"), ("dynamodb:PutItem", "ConsentsTable"),
+    ("dynamodb:DescribeTable", "ConsentsTable"), ("kms:Decrypt", "DataKey"),
+    ("logs:CreateLogStream", "ConsentExpiryLogGroup"), ("logs:PutLogEvents", "ConsentExpiryLogGroup"),
+}
 # Code that never runs on AWS: chalicelib/notify/local.py stands in for Lambda's event source
 # mappings in local runs and tests (it reads moto's streams and queue).
 LOCAL_ONLY = {"chalicelib/notify/local.py"}
@@ -131,7 +146,9 @@ def test_the_export_worker_may_do_exactly_its_job(resources: Resources) -> None:
 
 
 @pytest.mark.parametrize("name, expected", [("NotifyFanout", FANOUT_ACTIONS), ("NotifyDelivery", DELIVERY_ACTIONS),
-                                            ("AlertDigest", DIGEST_ACTIONS)])
+                                            ("AlertDigest", DIGEST_ACTIONS),
+                                            ("NotifyHeartbeat", HEARTBEAT_ACTIONS),
+                                            ("ConsentExpiry", CONSENT_EXPIRY_ACTIONS)])
 def test_the_notification_functions_may_do_exactly_their_jobs(resources: Resources, name: str,
                                                               expected: Set[Tuple[str, str]]) -> None:
     assert granted_to(resources, name) == expected
@@ -159,6 +176,15 @@ def test_the_notification_functions_are_fed_by_the_streams_and_the_queue(resourc
     alarm = resources["NotifyDeadLetterAlarm"]["Properties"]
     assert list(referenced(alarm["Dimensions"][0]["Value"])) == ["NotifyDeadLetterQueue"]
     assert alarm["Threshold"] == 1 and alarm["AlarmActions"]
+
+
+def test_the_sweeps_run_on_their_schedules(resources: Resources) -> None:
+    # ONC expects a revocation to bite within an hour: an expired consent is told within 15 minutes.
+    schedules = {name: [event["Properties"]["Schedule"] for event in
+                        function(resources, name)["Properties"]["Events"].values()]
+                 for name in ("ConsentExpiry", "NotifyHeartbeat", "AlertDigest")}
+    assert schedules == {"ConsentExpiry": ["rate(15 minutes)"], "NotifyHeartbeat": ["rate(1 minute)"],
+                         "AlertDigest": ["cron(0 6 * * ? *)"]}
 
 
 def test_only_the_api_starts_the_export_worker(resources: Resources) -> None:

@@ -164,3 +164,28 @@ def test_the_receipt_is_the_last_grants(consents, fixed_clock):
 def test_there_is_no_receipt_for_a_consent_never_given(consents):
     with pytest.raises(NotFound):
         consents.receipt(KARIM, SANDBOX)
+
+
+def test_the_expiry_sweep_marks_each_consent_past_its_end_once_and_nothing_else(consents, fixed_clock):
+    consent = grant_consent(consents, ALICE, days=30)
+    grant_consent(consents, KARIM, days=90)
+    fixed_clock.advance(days=29)
+    assert consents.end_expired() == 0, "not yet"
+    fixed_clock.advance(days=1, minutes=10)
+    assert consents.end_expired() == 1
+    assert (stored().status, stored().active_app_id, stored().expiry_day) == ("expired", None, None)
+    assert stored(KARIM).status == "active"
+    assert consents.end_expired() == 0, "marked once: a later or overlapping sweep finds nothing"
+    events = [e for e in ConsentEvent.query(ALICE) if isinstance(e, ConsentEvent)]
+    assert [(e.action, e.at) for e in events if e.action == "expired"] == [("expired", consent.expires_at)]
+
+
+def test_a_consent_granted_again_or_withdrawn_before_the_sweep_is_not_marked(consents, fixed_clock):
+    grant_consent(consents, ALICE, days=30)
+    grant_consent(consents, KARIM, days=30)
+    fixed_clock.advance(days=1)
+    consents.revoke(KARIM, SANDBOX)
+    fixed_clock.advance(days=29, minutes=1)
+    grant_consent(consents, ALICE, days=30)
+    assert consents.end_expired() == 0
+    assert stored().status == "active" and stored(KARIM).status == "revoked"

@@ -16,10 +16,13 @@ _INTERACTIONS = {
     "Observation": ["read", "search-type", "create", "update", "delete"],
     "Appointment": ["read", "search-type", "create", "update", "delete"],
     "Patient": ["read"],
+    "RelatedPerson": ["read"],
 }
 _PROFILES = {"DocumentReference": "Documents of the DMP (LOINC document types)",
              "Observation": "The eleven Mon espace santé measures (LOINC, UCUM)",
-             "Appointment": "The shared agenda", "Patient": "The citizen, under the app's pairwise id"}
+             "Appointment": "The shared agenda", "Patient": "The citizen, under the app's pairwise id",
+             "RelatedPerson": "The person acting for the patient (legal representative, chosen proxy), as the ID "
+                              "token's fhirUser names them; readable with the fhirUser scope by their own tokens"}
 
 
 def subscription_resources(topics: Topics) -> list:

@@ -68,14 +68,26 @@ class Gate:
             found = self._batch_get(grant, record_key)
         finally:
             page = pending.result() if pending is not None else None
-        consent, status, record = found
+        self._check(grant, interaction, resource_type, resource_id, *found[:2])
+        return found[2], page
+
+    def admit_consent(self, grant: AccessGrant, interaction: str, resource_type: str,
+                      resource_id: Optional[str] = None) -> Consent:
+        """Round trip 1 without a record: the consent behind the token, once it and the app's
+        status allow the call (what the acting person's RelatedPerson is made of)."""
+        consent, status, _ = self._batch_get(grant, None)
+        self._check(grant, interaction, resource_type, resource_id, consent, status)
+        assert consent is not None  # noqa: S101 - _check refused a missing consent
+        return consent
+
+    def _check(self, grant: AccessGrant, interaction: str, resource_type: str, resource_id: Optional[str],
+               consent: Optional[Consent], status: Optional[AppStatus]) -> None:
         if self.quotas is not None and status is not None:  # the commission's quota, read for free
             self.quotas.learn(grant.app_id, Quota.of(status.quota))
         reason = self._refusal(grant, consent, status)
         if reason is not None:
             self.refuse(grant, interaction, resource_type, resource_id, reason)
             raise invalid_token(_REFUSALS[reason])
-        return record, page
 
     def log(self, grant: AccessGrant, interaction: str, resource_type: str, resource_id: Optional[str] = None,
             count: int = 0, outcome: str = "allowed", reason: Optional[str] = None) -> None:

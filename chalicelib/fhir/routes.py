@@ -12,7 +12,7 @@ from chalicelib.fhir.access import TokenVerifier
 from chalicelib.fhir.capability import capability_statement
 from chalicelib.fhir.everything import OPERATION
 from chalicelib.records.resources import RESOURCE_TYPES
-from chalicelib.fhir.service import FhirService, etag
+from chalicelib.fhir.service import RELATED_PERSON, FhirService, etag
 from chalicelib.notify.service import SubscriptionService
 from chalicelib.oauth.quotas import Quotas
 from chalicelib.responses import json_response
@@ -89,7 +89,11 @@ def create_blueprint(service: FhirService, verifier: TokenVerifier, public_base_
 
     @routes.route("/fhir/{resource_type}/{resource_id}", methods=["GET"], cors=_CORS)
     def read(resource_type: str, resource_id: str):
-        """Read a resource of the token's patient."""
+        """Read a resource of the token's patient, or the RelatedPerson that the ID token's
+        `fhirUser` names (someone acting for the patient)."""
+        if resource_type == RELATED_PERSON:
+            resource, version = service.related_person(grant(), resource_id)
+            return answer(resource, 200, version)
         known(resource_type)
         resource, version = service.read(grant(), resource_type, resource_id)
         return answer(resource, 200, version)

@@ -65,6 +65,20 @@ class FhirService:
             raise NotFound(f"{resource_type}/{resource_id[:64]} is not known.")
         return self._show(grant, item), int(item.version)
 
+    def related_person(self, grant: AccessGrant, resource_id: str) -> Tuple[Dict[str, Any], int]:
+        """`RelatedPerson/{id}`: the person acting for the patient (a legal representative, a
+        proxy), as the ID token's `fhirUser` names them, for a token of theirs with the `fhirUser`
+        scope; any other id is not known. Made from the consent the gate reads anyway."""
+        if "fhirUser" not in grant.scope_text.split():
+            self.gate.refuse(grant, "read", RELATED_PERSON, resource_id[:64], "scope")
+            raise Forbidden("Reading the person who acts needs the fhirUser scope.")
+        consent = self.gate.admit_consent(grant, "read", RELATED_PERSON, resource_id[:64])
+        mine = grant.acting_as is not None and consent.given_by_ref is not None and consent.given_by_ref == resource_id
+        self.gate.log(grant, "read", RELATED_PERSON, resource_id[:64], count=1 if mine else 0)
+        if not mine:
+            raise NotFound(f"{RELATED_PERSON}/{resource_id[:64]} is not known.")
+        return related_person(resource_id, grant.pairwise_id, consent.given_by_name or "", grant.acting_as or ""), 1
+
     def search(self, grant: AccessGrant, resource_type: str, params: Mapping[str, Sequence[str]],
                lenient: bool) -> Dict[str, Any]:
         permission = self._permission(grant, resource_type, "search")
@@ -361,6 +375,22 @@ class FhirService:
                 if url.startswith("s3:"):
                     content["attachment"]["url"] = self.documents.url(url[3:])
         return shown
+
+
+RELATED_PERSON = "RelatedPerson"
+# How each capacity is coded (HL7 v3 RoleCode): a legal representative is the minor's guardian; a
+# proxy is the person the patient chose to make health decisions with them (healthcare power of attorney).
+_ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+_RELATIONSHIPS = {"representative": ("GUARD", "guardian", "Représentant légal"),
+                  "proxy": ("HPOWATT", "healthcare power of attorney", "Proche choisi par le patient")}
+
+
+def related_person(resource_id: str, pairwise_id: str, name: str, acting_as: str) -> Dict[str, Any]:
+    code, display, text = _RELATIONSHIPS.get(acting_as, ("", acting_as, acting_as))
+    return {"resourceType": RELATED_PERSON, "id": resource_id, "active": True,
+            "patient": {"reference": f"Patient/{pairwise_id}"},
+            "relationship": [{"coding": [{"system": _ROLE, "code": code, "display": display}], "text": text}],
+            **({"name": [{"text": name}]} if name else {})}
 
 
 def _version_of(if_match: str) -> int:

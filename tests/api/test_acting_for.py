@@ -49,10 +49,17 @@ def test_a_parent_chooses_for_whom_and_the_app_gets_the_childs_record(client, fa
     assert access["act_as"] == "representative" and "demo-alice" not in token["access_token"]
     identity = claims_of(token["id_token"])
     assert identity["fhirUser"].startswith(f"{FHIR}/RelatedPerson/") and identity["sub"] == token["patient"]
+    related = fhir_get(client, identity["fhirUser"][len(FHIR) - len("/fhir"):], token).json_body
+    assert related["resourceType"] == "RelatedPerson" and related["name"] == [{"text": "Alice Martin"}]
+    assert related["relationship"][0]["coding"][0]["code"] == "GUARD"
     mine = smart_token(client, SCOPE, patient="demo-alice")  # for herself: another patient, her own fhirUser
     assert mine["patient"] != token["patient"] and claims_of(mine["id_token"])["fhirUser"] == \
         f"{FHIR}/Patient/{mine['patient']}"
     assert "act_as" not in claims_of(mine["access_token"])
+    # Acting for oneself, there is no RelatedPerson; and without the fhirUser scope, none is read.
+    assert fhir_get(client, identity["fhirUser"][len(FHIR) - len("/fhir"):], mine).status_code == 404
+    no_user = smart_token(client, READ_ALL, patient="demo-alice", for_whom="Noah")
+    assert fhir_get(client, identity["fhirUser"][len(FHIR) - len("/fhir"):], no_user).status_code == 403
 
 
 def test_prompt_none_when_a_choice_is_needed_is_interaction_required(client, family_records):

@@ -94,7 +94,14 @@ def test_an_invitation_is_sent_accepted_used_and_ended(client, lea, karim):
     assert set(token["scope"].split()) >= {"patient/Observation.rs", "patient/Patient.rs"}
     assert "patient/DocumentReference.rs" not in token["scope"] and "patient/Appointment.rs" not in token["scope"]
     assert claims_of(token["access_token"])["act_as"] == "proxy"
-    assert claims_of(token["id_token"])["fhirUser"].startswith(f"{FHIR}/RelatedPerson/")
+    fhir_user = claims_of(token["id_token"])["fhirUser"]
+    assert fhir_user.startswith(f"{FHIR}/RelatedPerson/")
+    related = fhir_get(client, fhir_user[len(FHIR) - len("/fhir"):], token)  # what a SMART client's user.read() fetches
+    assert related.status_code == 200, related.body
+    assert related.json_body["name"] == [{"text": "Karim Benali"}]
+    assert related.json_body["patient"] == {"reference": f"Patient/{token['patient']}"}
+    assert related.json_body["relationship"][0]["coding"][0]["code"] == "HPOWATT"
+    assert fhir_get(client, "/fhir/RelatedPerson/" + "0" * 32, token).status_code == 404  # only oneself
     patient = fhir_get(client, f"/fhir/Patient/{token['patient']}", token).json_body
     assert patient["name"][0]["given"] == ["Léa"]
     assert fhir_get(client, "/fhir/Observation", token).json_body["entry"]
@@ -109,6 +116,7 @@ def test_an_invitation_is_sent_accepted_used_and_ended(client, lea, karim):
     assert ended.status_code == 303 and ended.headers["Location"] == "/account/relatives?done=ended"
     refused = fhir_get(client, "/fhir/Observation", token)
     assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    assert fhir_get(client, fhir_user[len(FHIR) - len("/fhir"):], token).status_code == 401
     assert refresh(client, token["refresh_token"]).json_body["error"] == "invalid_grant"
     assert "Léa Dupont" not in html(relatives(client, karim))
     page = signed_in(client, authorize_url(pkce()[1], scope=SCOPE), headers={"Cookie": karim})

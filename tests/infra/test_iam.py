@@ -43,7 +43,10 @@ WORKER_ACTIONS = {
 # The notification functions (issue 16; docs/decisions/0017-subscriptions.md), each its own role.
 # The fan-out reads the three streams (what Lambda's event source mapping needs), finds and numbers
 # subscriptions, reads consents and apps' status items and alert settings, queues (and its event
-# source mappings send the batches they give up on to the dead-letter queue).
+# source mappings send the batches they give up on to the dead-letter queue). The stream actions,
+# ListStreams included, are scoped to `<table>/stream/*` as AWS's own example policy for a Lambda
+# reading DynamoDB streams scopes them (DynamoDB developer guide, "IAM policy to allow an AWS Lambda
+# function to access DynamoDB stream records").
 _STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                    "dynamodb:ListStreams")
 FANOUT_ACTIONS = {

@@ -20,6 +20,7 @@ from chalicelib.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFoun
 from chalicelib.identity.families import Person, ProxyLink
 
 INVITATION_LIFETIME = timedelta(days=7)
+MAX_TERM = timedelta(days=100 * 365)  # an end date further than this is a typing mistake
 MAX_LINKS = 10  # invited or standing, per citizen: the list stays one small Query
 _LINK_ID_LENGTH = 32
 
@@ -48,12 +49,21 @@ def _folded(text: str) -> str:
     return " ".join(plain.casefold().replace("-", " ").replace("'", " ").split())
 
 
+def _first(name: str) -> str:
+    return (_folded(name).split() or [""])[0]
+
+
+def same_invitee(one: Dict[str, str], other: Dict[str, str]) -> bool:
+    """Whether two invitations name the same person (as same_person compares them)."""
+    return (_folded(one.get("family", "")) == _folded(other.get("family", ""))
+            and _first(one.get("given", "")) == _first(other.get("given", ""))
+            and one.get("birth_date") == other.get("birth_date"))
+
+
 def same_person(invitee: Dict[str, str], person: Person) -> bool:
     """Whether the signed-in person is the one invited: family name, first given name, birth date."""
-    first = lambda name: (_folded(name).split() or [""])[0]  # noqa: E731
-    return (_folded(invitee.get("family", "")) == _folded(person.family) and bool(person.family)
-            and first(invitee.get("given", "")) == first(person.given)
-            and invitee.get("birth_date") == person.birth_date.isoformat())
+    return bool(person.family) and same_invitee(invitee, {"given": person.given, "family": person.family,
+                                                          "birth_date": person.birth_date.isoformat()})
 
 
 class ProxyService:
@@ -77,14 +87,16 @@ class ProxyService:
             raise InvalidRequest("Give the invited person's first name and family name.")
         if not date(1900, 1, 1) <= invitee.birth_date <= now.date():
             raise InvalidRequest("Give the invited person's date of birth.")
+        if until is not None and not now.date() <= until <= now.date() + MAX_TERM:
+            raise InvalidRequest("The end date must be in the future, and within 100 years.")
         ends = datetime.combine(until, datetime.min.time(), now.tzinfo) + timedelta(days=1) if until else None
-        if ends is not None and ends <= now:
-            raise InvalidRequest("The end date must be in the future.")
         named = {"given": invitee.given.strip(), "family": invitee.family.strip(),
                  "birth_date": invitee.birth_date.isoformat()}
         if same_person(named, grantor):
             raise InvalidRequest("You cannot invite yourself.")
         links = [grant for grant in self.store.of_grantor(grantor.id) if self._standing_or_invited(grant, now)]
+        if any(same_invitee(grant.invitee, named) for grant in links):
+            raise Conflict("This person is already invited, or already acts for you.")
         if len(links) >= MAX_LINKS:
             raise Conflict(f"At most {MAX_LINKS} proxies and invitations at a time; end one first.")
         code = secrets.token_urlsafe(24)

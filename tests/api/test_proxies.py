@@ -147,6 +147,8 @@ def test_an_invitation_accepted_by_the_wrong_person_is_refused_and_stays_for_the
 
 def test_an_invitation_replayed_is_refused(client, lea, karim):
     path = invitation_path(invite(client, lea))
+    twice = invite(client, lea, given="karim", family="Benali")  # the same person again
+    assert twice.status_code == 409 and "already invited" in html(twice)
     assert answer_invitation(client, karim, path).status_code == 303
     again = answer_invitation(client, karim, path)
     assert again.status_code == 410 and "a déjà servi" in html(again)
@@ -250,6 +252,7 @@ def test_bad_invitations_are_refused_and_write_nothing(client, lea):
         answer = invite(client, lea, **fields)
         assert answer.status_code == 400 and words in html(answer), (fields, html(answer))
         assert f'value="{fields.get("family", "BENALI")}"' in html(answer)  # what was typed stays
+    assert invite(client, lea, until="9999-12-31").status_code == 400  # not a 500 from a date overflow
     no_kind = invite(client, lea, kinds=())
     assert no_kind.status_code == 400 and "kind of data" in html(no_kind)
     assert invite(client, lea, kinds=("genome",)).status_code == 400

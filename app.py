@@ -94,7 +94,8 @@ documents = DocumentStore(settings.documents_bucket, settings.region, settings.s
 fhir_service = FhirService(codec, Gate(utc_now, quotas), documents, utc_now, settings.public_base_url)
 # On AWS the export worker Lambda (below); locally a thread: both call export_service.handle.
 export_runner = runner_for(settings.export_worker_function, settings.region, lambda event: export_service.handle(event))
-export_service = ExportService(utc_now, codec, documents, consent_service, export_runner, settings.public_base_url)
+export_service = ExportService(utc_now, codec, documents, consent_service, export_runner, settings.public_base_url,
+                               proxies=proxy_service)
 topics = load_topics(settings.catalog_dir)
 subscription_service = SubscriptionService(utc_now, topics, settings.fhir_base_url,
                                            allow_loopback=settings.demo_sign_in)

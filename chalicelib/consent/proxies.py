@@ -116,6 +116,21 @@ class ProxyService:
         return sorted((grant for grant in self.store.of_grantor(patient_id) if self._standing_or_invited(grant, now)),
                       key=lambda grant: grant.invited_at)
 
+    def copy_for(self, patient_id: str) -> Dict[str, List[Dict[str, Any]]]:
+        """Every link of the citizen, both ways and whatever its status, without internal ids: what
+        their own copy of their data holds (export/service.py)."""
+        def when(moment: Optional[datetime]) -> Optional[str]:
+            return moment.isoformat() if moment else None
+        chosen = [{"person": f"{grant.invitee['given']} {grant.invitee['family']}",
+                   "birth_date": grant.invitee["birth_date"], "status": grant.status, "kinds": list(grant.kinds),
+                   "until": when(grant.until), "invited_at": when(grant.invited_at),
+                   "accepted_at": when(grant.accepted_at), "ended_at": when(grant.ended_at),
+                   "ended_by": grant.ended_by} for grant in self.store.of_grantor(patient_id)]
+        acting_for = [{"person": f"{m.grantor_name.get('given', '')} {m.grantor_name.get('family', '')}".strip(),
+                       "status": m.status, "kinds": list(m.kinds), "until": when(m.until)}
+                      for m in self.store.of_actor(patient_id)]
+        return {"proxies_chosen": chosen, "acting_as_proxy_for": acting_for}
+
     # -- the invited person ------------------------------------------------------------------------
 
     def invitation(self, code: str, actor: Optional[Person] = None) -> ProxyGrant:

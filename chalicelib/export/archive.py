@@ -25,7 +25,8 @@ Ce dossier contient :
 
 - {consents}
   Vos consentements, en cours et passés, donnés aux applications référencées, chacun avec son
-  reçu : ce que l'application peut lire ou écrire, pourquoi, et jusqu'à quand.
+  reçu : ce que l'application peut lire ou écrire, pourquoi, et jusqu'à quand. Aussi les proches
+  que vous avez choisis pour agir pour vous, et ceux pour qui vous agissez.
 
 - {history}
   L'historique complet des accès à votre dossier : quelle application a fait quoi, et quand,
@@ -49,7 +50,8 @@ This folder holds:
 
 - {consents}
   Your consents, current and past, given to referenced apps, each with its receipt: what the app
-  may read or write, why, and until when.
+  may read or write, why, and until when. Also the relatives you chose to act for you, and those
+  you act for.
 
 - {history}
   The whole history of accesses to your record: which app did what, and when, allowed or refused.

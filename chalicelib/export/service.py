@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, Optional
 from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
+from chalicelib.consent.proxies import ProxyService
 from chalicelib.consent.service import ConsentService
 from chalicelib.errors import Conflict, NotFound, ServiceUnavailable
 from chalicelib.export.archive import BUNDLE, CONSENTS, HISTORY, Archive, counted, readmes
@@ -40,8 +41,9 @@ _PARIS = ZoneInfo("Europe/Paris")
 class ExportService:
     def __init__(self, clock: Clock, codec: Codec, documents: DocumentStore, consents: ConsentService,
                  runner: Any, public_base_url: str, store: Optional[ExportStore] = None,
-                 audit: Optional[AuditStore] = None) -> None:
+                 audit: Optional[AuditStore] = None, proxies: Optional[ProxyService] = None) -> None:
         self.clock, self.codec, self.documents, self.consents = clock, codec, documents, consents
+        self.proxies = proxies
         self.runner, self.public_base_url = runner, public_base_url
         self.store = store or ExportStore()
         self.audit = audit or AuditStore()
@@ -134,7 +136,9 @@ class ExportService:
                 "resourceType": "Bundle", "id": job.job_id, "type": "collection", "timestamp": _instant(made),
                 "meta": {"lastUpdated": _instant(made)}}, "entry",
                 counted(self._entries(job.patient_id, patient_ref, fhir_base), PROGRESS_EVERY, progress))
-            archive.json(CONSENTS, {"generated_at": made.isoformat()}, "consents", self._consents(job.patient_id))
+            proxies = self.proxies.copy_for(job.patient_id) if self.proxies is not None else {}
+            archive.json(CONSENTS, {"generated_at": made.isoformat(), **proxies}, "consents",
+                         self._consents(job.patient_id))
             archive.json(HISTORY, {"generated_at": made.isoformat()}, "entries", self._history(job.patient_id))
             for name, text in readmes(made.astimezone(_PARIS).strftime("%d/%m/%Y %H:%M"), total).items():
                 archive.text(name, text)

@@ -2,7 +2,6 @@
 downloaded by a short-lived link, refused to anyone but the citizen."""
 import threading
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -13,32 +12,13 @@ from chalicelib.records.models import RecordItem
 from chalicelib.records.resources import Codec
 from chalicelib.records.store import RecordStore
 from chalicelib.terminology import load_terminology
-from tests.helpers.export import of_type, open_archive
+from tests.helpers.export import archive_of, of_type, open_archive, wait_for_export
 from tests.helpers.fhir import READ_ALL, WRITE_ALL, pdf_document, weight
 from tests.helpers.pages import FORM, csrf_of, html, session_cookie
 from tests.helpers.smart import auth, fhir_get, fhir_post, smart_token
 
 MEASURES = 3_000  # more than 1 MB of measures: the worker reads them over several Query pages
 # (bench/export.py measures 10,000)
-
-
-def wait_for_export(client, cookie):
-    application.export_runner.wait()
-    return client.get("/me/export", headers={"Cookie": cookie}).json_body
-
-
-def archive_of(client, cookie):
-    """The archive, fetched the way the browser does: the 303, then the pre-signed URL's object."""
-    answer = client.get("/me/export/archive", headers={"Cookie": cookie})
-    assert answer.status_code == 303, answer.body
-    url = urlsplit(answer.headers["Location"])
-    params = parse_qs(url.query)
-    assert params["X-Amz-Expires"] == ["120"]  # the link dies two minutes after it was made
-    assert params["response-content-disposition"][0].startswith('attachment; filename="mon-espace-sante-')
-    assert "demo-alice" not in answer.headers["Location"]  # the key names no one
-    key = url.path.split(f"/{settings.documents_bucket}/", 1)[1]
-    body = boto3.client("s3", region_name=settings.region).get_object(Bucket=settings.documents_bucket, Key=key)
-    return body["Body"].read()
 
 
 def many_measures(patient_id, count):

@@ -14,6 +14,7 @@ import app as application
 from chalicelib.catalog.models import HEAD_VERSION, AppHead
 from chalicelib.consent.service import GivenBy
 from chalicelib.errors import Forbidden
+from tests.helpers.export import archive_of, open_archive, wait_for_export
 from tests.helpers.fhir import READ_ALL
 from tests.helpers.oauth import FHIR, authorize_url, cookie_of, pkce, redirect_params, refresh, signed_in
 from tests.helpers.pages import FORM, csrf_of, html, sign_in
@@ -260,3 +261,17 @@ def test_bad_invitations_are_refused_and_write_nothing(client, lea):
     forged = client.post("/account/relatives/invite", headers={**FORM, "Cookie": lea},
                          body=urlencode({"csrf_token": "forged", **KARIM, "kinds": "measures"}))
     assert forged.status_code == 403 and application.proxy_service.granted_by("demo-lea") == []
+
+
+def test_each_side_finds_the_link_in_their_own_copy(client, karim_for_lea, lea, karim, documents_bucket):
+    for cookie in (lea, karim):
+        assert client.post("/me/export", headers={"Cookie": cookie}).status_code == 202
+        assert wait_for_export(client, cookie)["state"] == "ready"
+    chosen = open_archive(archive_of(client, lea))["consents"]
+    assert [(p["person"], p["status"], p["kinds"]) for p in chosen["proxies_chosen"]] == \
+        [("Karim BENALI", "active", ["measures"])]
+    acting = open_archive(archive_of(client, karim))["consents"]
+    assert acting["acting_as_proxy_for"] == [{"person": "Léa Dupont", "status": "active", "kinds": ["measures"],
+                                              "until": None}]
+    assert "demo-" not in json.dumps(chosen) + json.dumps(acting)  # no internal id
+

@@ -1,12 +1,16 @@
-"""The citizen's export archive as its reader (or another health service) meets it: the files it
-holds, every resource valid FHIR R4 (fhirclient's models, strict), every reference resolving
+"""The citizen's export archive as its reader (or another health service) meets it: waiting for it,
+fetching it as the browser does, the files it holds, every resource valid FHIR R4 (fhirclient's models, strict), every reference resolving
 inside the Bundle, and each document's content matching its `size` and `hash`."""
 import base64
 import hashlib
 import io
 import json
 import zipfile
+from urllib.parse import parse_qs, urlsplit
 
+import boto3
+
+from chalicelib.config import settings
 from tests.helpers.smart import assert_r4
 
 FILES = {"dossier-medical.fhir.json", "consentements.json", "historique-des-acces.json", "LISEZMOI.txt",
@@ -58,3 +62,24 @@ def open_archive(data):
 
 def of_type(bundle, resource_type):
     return [entry["resource"] for entry in bundle["entry"] if entry["resource"]["resourceType"] == resource_type]
+
+
+def wait_for_export(client, cookie):
+    """The export's state once the worker (a thread, as `make run` runs it) is done."""
+    import app as application
+    application.export_runner.wait()
+    return client.get("/me/export", headers={"Cookie": cookie}).json_body
+
+
+def archive_of(client, cookie):
+    """The archive, fetched the way the browser does: the 303, then the pre-signed URL's object."""
+    answer = client.get("/me/export/archive", headers={"Cookie": cookie})
+    assert answer.status_code == 303, answer.body
+    url = urlsplit(answer.headers["Location"])
+    params = parse_qs(url.query)
+    assert params["X-Amz-Expires"] == ["120"]  # the link dies two minutes after it was made
+    assert params["response-content-disposition"][0].startswith('attachment; filename="mon-espace-sante-')
+    assert "demo-alice" not in answer.headers["Location"]  # the key names no one
+    key = url.path.split(f"/{settings.documents_bucket}/", 1)[1]
+    body = boto3.client("s3", region_name=settings.region).get_object(Bucket=settings.documents_bucket, Key=key)
+    return body["Body"].read()

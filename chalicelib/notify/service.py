@@ -22,6 +22,8 @@ from chalicelib.notify.models import SubscriptionItem, subscription_key
 from chalicelib.notify.store import SubscriptionGone, SubscriptionStore
 from chalicelib.notify.topics import Topic, Topics
 from chalicelib.oauth.scopes import DataScope, categories_allowed
+from chalicelib.records.audit import new_entry
+from chalicelib.records.models import AuditItem
 
 MAX_PER_APP = 10  # subscriptions of one app for one citizen: the items stay few
 MIN_HEARTBEAT, MAX_HEARTBEAT = 60, 86_400
@@ -39,6 +41,8 @@ class Subscriber(Protocol):
     generation: int
     app_epoch: int
     scopes: Tuple[DataScope, ...]
+    actor_id: Optional[str]
+    acting_as: Optional[str]
 
 
 def is_loopback(host: str) -> bool:
@@ -132,7 +136,7 @@ class SubscriptionService:
                                 heartbeat_seconds=heartbeat, created_at=now, end=end,
                                 heartbeat_shard=heartbeat_shard(subscription_id) if heartbeat else None,
                                 heartbeat_due=now + timedelta(seconds=heartbeat) if heartbeat else None)
-        self.store.create(item)
+        self.store.create(item, self._entry(subscriber, "subscribe", topic, subscription_id))
         resource = subscription_resource(item, topic)
         resource["extension"] = [{"url": SECRET_EXTENSION, "valueString": item.secret}]
         return resource
@@ -152,9 +156,15 @@ class SubscriptionService:
     def delete(self, subscriber: Subscriber, subscription_id: str) -> None:
         item = self._own(subscriber, subscription_id)
         try:
-            self.store.delete(item)
+            self.store.delete(item, self._entry(subscriber, "unsubscribe", self._topic_of(item), subscription_id))
         except SubscriptionGone:
             pass  # deleted meanwhile: the same outcome
+
+    def _entry(self, subscriber: Subscriber, interaction: str, topic: Topic, subscription_id: str) -> AuditItem:
+        """The citizen's access history says which app asked to be told of what, and when it stopped."""
+        return new_entry(subscriber.patient_id, subscriber.app_id, self.clock(), interaction, topic.resource,
+                         f"Subscription/{subscription_id}", actor_id=subscriber.actor_id,
+                         acting_as=subscriber.acting_as)
 
     def status(self, subscriber: Subscriber, subscription_ids: Sequence[str] = (),
                statuses: Sequence[str] = (), instance: bool = False) -> Dict[str, Any]:

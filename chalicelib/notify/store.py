@@ -8,7 +8,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import HEAD_VERSION, STATUS_VERSION, AppHead, AppStatus
 from chalicelib.consent.models import Consent
@@ -85,14 +86,20 @@ class SubscriptionStore:
         return list(SubscriptionItem.query(patient_id, SubscriptionItem.item_key.startswith(f"sub#{app_id}#"),
                                            consistent_read=True))
 
-    def create(self, item: SubscriptionItem) -> None:
-        item.save(condition=SubscriptionItem.item_key.does_not_exist())
+    def create(self, item: SubscriptionItem, entry: AuditItem) -> None:
+        """The subscription and its entry in the citizen's access history, in one transaction."""
+        with TransactWrite(connection=transaction_connection()) as transaction:
+            transaction.save(item, condition=SubscriptionItem.item_key.does_not_exist())
+            transaction.save(entry)
 
-    def delete(self, item: SubscriptionItem) -> None:
+    def delete(self, item: SubscriptionItem, entry: AuditItem) -> None:
+        """The subscription gone and the entry in the access history, in one transaction."""
         try:
-            item.delete(condition=SubscriptionItem.item_key.exists())
-        except DeleteError as error:
-            if not _gone(error):
+            with TransactWrite(connection=transaction_connection()) as transaction:
+                transaction.delete(item, condition=SubscriptionItem.item_key.exists())
+                transaction.save(entry)
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
                 raise
             raise SubscriptionGone() from None
 

@@ -46,7 +46,7 @@ SCHEMAS = {
                        "properties": {
                            "at": {"type": "string"}, "app_id": {"type": "string"}, "app_name": {"type": "string"},
                            "interaction": {"enum": ["read", "search", "everything", "create", "update",
-                                                    "delete", "transaction"]},
+                                                    "delete", "transaction", "subscribe", "unsubscribe"]},
                            "resource_type": {"type": "string"}, "resource_id": {"type": ["string", "null"]},
                            "count": {"type": "integer"}, "outcome": {"enum": ["allowed", "refused"]},
                            "reason": {"type": ["string", "null"]},

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.helpers.fhir import READ_ALL, WRITE_ALL
-from tests.helpers.pages import session_cookie
+from tests.helpers.pages import html, session_cookie
 from tests.helpers.smart import FHIR_JSON, assert_r4, auth, fhir_get, fhir_post, smart_token
 from tests.helpers.webhooks import secret_of, subscription
 
@@ -59,6 +59,16 @@ def test_an_app_subscribes_reads_searches_and_deletes_its_subscription(client, t
     outcome(fhir_get(client, f"/fhir/Subscription/{'0' * 32}/$status", token), 404)
     assert client.delete(f"/fhir/Subscription/{created['id']}", headers=auth(token)).status_code == 204
     outcome(fhir_get(client, f"/fhir/Subscription/{created['id']}", token), 404)
+    # The citizen's access history says when the app asked to be told, and when it stopped.
+    cookie = session_cookie(client, "demo-alice")
+    entries = client.get("/me/access-log", headers={"Cookie": cookie}).json_body["entries"]
+    told = [(e["interaction"], e["resource_type"], e["resource_id"]) for e in entries
+            if e["interaction"] in ("subscribe", "unsubscribe")]
+    assert told == [("unsubscribe", "Observation", f"Subscription/{created['id']}"),
+                    ("subscribe", "Observation", f"Subscription/{created['id']}")]
+    page = html(client.get("/account/history", headers={"Cookie": cookie}))
+    assert "s'est abonnée aux changements de vos mesures de santé" in page
+    assert "s'est désabonnée des changements de vos mesures de santé" in page
 
 
 def test_a_topic_outside_the_granted_scopes_is_403(client, records):

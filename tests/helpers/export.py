@@ -1,6 +1,7 @@
 """The citizen's export archive as its reader (or another health service) meets it: waiting for it,
-fetching it as the browser does, the files it holds, every resource valid FHIR R4 (fhirclient's models, strict), every reference resolving
-inside the Bundle, and each document's content matching its `size` and `hash`."""
+fetching it as the browser does, the files it holds, every resource valid FHIR R4 (fhirclient's
+models, strict), every reference resolving inside the Bundle, and each document's content matching
+its `size` and `hash`."""
 import base64
 import hashlib
 import io

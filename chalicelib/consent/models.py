@@ -132,6 +132,7 @@ class ProxyGrant(ConsentItem, discriminator="proxy"):
     accepted_at = UTCDateTimeAttribute(null=True)
     ended_at = UTCDateTimeAttribute(null=True)
     ended_by = UnicodeAttribute(null=True)  # grantor | proxy | declined
+    last_used_at = UTCDateTimeAttribute(null=True)  # the last consent the proxy gave through it
 
 
 class ProxyOf(ConsentItem, discriminator="proxy_of"):

@@ -67,9 +67,10 @@ class ConsentStore:
             with TransactWrite(connection=transaction_connection()) as transaction:
                 transaction.save(consent, condition=condition)
                 transaction.save(event)
-                if proxy_link is not None:
-                    transaction.condition_check(ProxyGrant, consent.patient_id, proxy_key(proxy_link),
-                                                condition=ProxyGrant.status == "active")
+                if proxy_link is not None:  # an update, not a ConditionCheck: no IAM action of its own needed
+                    transaction.update(ProxyGrant(consent.patient_id, proxy_key(proxy_link)),
+                                       actions=[ProxyGrant.last_used_at.set(consent.granted_at)],
+                                       condition=ProxyGrant.status == "active")
         except TransactWriteError as error:
             if error.cause_response_code != "TransactionCanceledException":
                 raise  # throttled or failed: a 503 at the edge, and nothing was written

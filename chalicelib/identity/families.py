@@ -15,9 +15,10 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Protocol
+from typing import Any, Dict, FrozenSet, List, Optional, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.clock import Clock
@@ -113,11 +114,18 @@ class NoFamilyRecords:
         return []
 
 
+@lru_cache(maxsize=4)
+def demo_people(directory: Path) -> List[Dict[str, Any]]:
+    """The fictional citizens of the local demo (catalog/demo/patients.json): the one place they are
+    read, for the demo identity pickers, the stand-in family records and the demo records' seeding."""
+    return json.loads((Path(directory) / "demo" / "patients.json").read_text(encoding="utf-8"))["patients"]
+
+
 class DemoFamilyRecords:
     """The stand-in: the demo people and families (catalog/demo/patients.json, families.json)."""
 
     def __init__(self, directory: Path) -> None:
-        people = json.loads((directory / "demo" / "patients.json").read_text(encoding="utf-8"))["patients"]
+        people = demo_people(directory)
         self.people: Dict[str, Person] = {p["id"]: Person(p["id"], p["given"], p["family"],
                                                           date.fromisoformat(p["birth_date"])) for p in people}
         families = json.loads((directory / "demo" / "families.json").read_text(encoding="utf-8"))["families"]

@@ -6,7 +6,6 @@ prompt values bear on several of them); split apart, each step would take the wh
 from __future__ import annotations
 
 import hmac
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from chalicelib.consent.service import (DEFAULT_DURATION, DURATIONS, ConsentServ
                                         scope_within)
 from chalicelib.errors import oauth_description
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, session_key
-from chalicelib.identity.families import SELF, ActingFor, Families, Person, choice_of, chosen
+from chalicelib.identity.families import SELF, ActingFor, Families, Person, choice_of, chosen, demo_people
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
 from chalicelib.oauth.server import BrokerServer, ChaliceOAuth2Request
@@ -62,8 +61,7 @@ class AuthorizeFlow:
 
     @property
     def demo_patients(self) -> List[Dict[str, Any]]:
-        path = Path(self.referential.directory) / "demo" / "patients.json"
-        return json.loads(path.read_text(encoding="utf-8"))["patients"]
+        return demo_people(Path(self.referential.directory))
 
     # -- the flow -----------------------------------------------------------------------------
 

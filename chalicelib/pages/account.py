@@ -3,7 +3,6 @@ proches" (the people I act for, those who act for me, and inviting a proxy)."""
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -15,7 +14,8 @@ from chalicelib.consent.proxies import Invitee, ProxyService
 from chalicelib.consent.service import PROXY_KINDS, ConsentService, approved_entry
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
 from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions
-from chalicelib.identity.families import PROXY, SELF, ActingFor, Families, Person, choice_of, chosen
+from chalicelib.identity.families import (PROXY, SELF, ActingFor, Families, Person, choice_of, chosen,
+                                          demo_people)
 from chalicelib.identity.signin import UpstreamSignIn
 from chalicelib.identity.models import SessionItem
 
@@ -66,8 +66,7 @@ class AccountPages:
 
     @property
     def demo_patients(self) -> List[Dict[str, Any]]:
-        path = self.referential.directory / "demo" / "patients.json"
-        return json.loads(path.read_text(encoding="utf-8"))["patients"]
+        return demo_people(self.referential.directory)
 
     def visitor(self, session_id: Optional[str]) -> Visitor:
         session = self.sessions.find(session_id)

@@ -4,12 +4,12 @@ id) and checked by the same Codec as the apps' writes, so demo data is valid FHI
 from __future__ import annotations
 
 import base64
-import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
+from chalicelib.identity.families import demo_people
 from chalicelib.records.resources import Codec
 from chalicelib.records.models import RecordItem
 from chalicelib.records.store import RecordStore
@@ -31,7 +31,7 @@ _SERVICES = ["Médecine générale", "Cardiologie", "Ophtalmologie", "Dermatolog
 
 
 def _patients(directory: Path) -> List[Dict[str, Any]]:
-    return json.loads((directory / "demo" / "patients.json").read_text(encoding="utf-8"))["patients"]
+    return demo_people(directory)
 
 
 def _quantity(value: float, unit: str) -> Dict[str, Any]:

@@ -1,10 +1,11 @@
-"""Citizens' sessions at the broker: a random id in an HttpOnly cookie, the rest server-side."""
+"""Sessions at the broker: a random id in an HttpOnly cookie, the rest server-side; citizens' sessions
+here, the portal's in portal.py, both on the same rules (Sessions)."""
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple, Type
 
 from chalicelib.errors import Unauthenticated
 from chalicelib.grants import grant_key
@@ -38,51 +39,51 @@ def session_alive(key: str, patient_id: str, now: datetime, store: Optional[Sess
     return session is not None and session.expires_at > now and session.patient_id == patient_id
 
 
-class CitizenSessions:
-    """The rules of citizens' sessions; their storage is `store` (identity/store.py)."""
+class Sessions:
+    """What citizens' and portal sessions share: a random id in a cookie, the item server-side under
+    `key(id)` (each kind its own prefix, so that one kind's cookie never finds the other's), a CSRF
+    token, an expiry, and an upstream sign-in kept between the redirect and the callback, taken once.
+    Stored by `store` (identity/store.py); subclasses name the item, its key, lifetime and landing page."""
+
+    item_class: Type[SessionItem] = SessionItem
+    lifetime: timedelta = SESSION_LIFETIME
+    landing = "/"  # where a pending sign-in goes back to when it named no page
 
     def __init__(self, clock: Callable[[], datetime], store: Optional[SessionStore] = None) -> None:
         self.clock = clock
         self.store = store or SessionStore()
 
-    def find(self, session_id: Optional[str]) -> Optional[SessionItem]:
+    @staticmethod
+    def key(session_id: str) -> str:
+        return session_key(session_id)
+
+    def find(self, session_id: Optional[str]) -> Optional[Any]:
         if not session_id or len(session_id) > 100:
             return None
-        session = self.store.find(session_key(session_id))
-        return session if session is not None and session.expires_at > self.clock() else None
+        session = self.store.find(self.key(session_id))
+        if not isinstance(session, self.item_class) or session.expires_at <= self.clock():
+            return None
+        return session
 
-    def find_or_start(self, session_id: Optional[str]) -> Tuple[str, SessionItem]:
+    def find_or_start(self, session_id: Optional[str]) -> Tuple[str, Any]:
         session = self.find(session_id)
         if session is not None and session_id is not None:
             return session_id, session
         return self._start()
 
-    def _start(self, **values: Any) -> Tuple[str, SessionItem]:
+    def _start(self, **values: Any) -> Tuple[str, Any]:
         now = self.clock()
         session_id = secrets.token_urlsafe(32)
-        session = SessionItem(session_key(session_id), csrf_token=secrets.token_urlsafe(32), created_at=now,
-                              expires_at=now + SESSION_LIFETIME, **values)
+        session = self.item_class(self.key(session_id), csrf_token=secrets.token_urlsafe(32), created_at=now,
+                                  expires_at=now + self.lifetime, **values)
         self.store.create(session)
         return session_id, session
 
-    def citizen(self, session_id: Optional[str]) -> str:
-        """The signed-in citizen's internal id, or 401."""
-        session = self.find(session_id)
-        if session is None or not session.patient_id:
-            raise Unauthenticated("Sign in first (Mon espace santé session).",
-                                  headers={"WWW-Authenticate": 'Cookie realm="mes-appstore"'})
-        return session.patient_id
-
-    def act_for(self, session: SessionItem, person_id: Optional[str]) -> None:
-        """The pages now show the space of `person_id` (whom the caller checked the citizen may
-        act for), or the citizen's own (None)."""
-        self.store.set_acting_for(session, person_id)
-
     def end(self, session_id: Optional[str]) -> None:
-        """Sign-out: the session is gone, and with it every online_access refresh token of it."""
+        """Sign-out: the session is gone, and with it what lived with it (online_access tokens)."""
         if not session_id or len(session_id) > 100:
             return
-        self.store.delete(session_key(session_id))
+        self.store.delete(self.key(session_id))
 
     # -- upstream sign-in (OpenID Connect) -------------------------------------------------------
 
@@ -106,12 +107,29 @@ class CitizenSessions:
             return None
         started_at = session.signin_started_at
         pending = PendingSignIn(state, session.signin_nonce or "", session.signin_verifier or "",
-                                session.signin_next or "/")
+                                session.signin_next or self.landing)
         if not self.store.take_sign_in(session, state):
             return None
         if started_at is None or self.clock() - started_at > SIGN_IN_LIFETIME:
             return None
         return pending
+
+
+class CitizenSessions(Sessions):
+    """The rules of citizens' sessions at the broker."""
+
+    def citizen(self, session_id: Optional[str]) -> str:
+        """The signed-in citizen's internal id, or 401."""
+        session = self.find(session_id)
+        if session is None or not session.patient_id:
+            raise Unauthenticated("Sign in first (Mon espace santé session).",
+                                  headers={"WWW-Authenticate": 'Cookie realm="mes-appstore"'})
+        return session.patient_id
+
+    def act_for(self, session: SessionItem, person_id: Optional[str]) -> None:
+        """The pages now show the space of `person_id` (whom the caller checked the citizen may
+        act for), or the citizen's own (None)."""
+        self.store.set_acting_for(session, person_id)
 
     def sign_in_new_session(self, session: SessionItem, patient_id: str, signed_in_by: str) -> None:
         """Sign the citizen into a session that this very request started (no one else can hold

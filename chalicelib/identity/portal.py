@@ -5,24 +5,22 @@ prod. ProConnect gives no role: RoleMap decides it (docs/decisions/0016-portal-s
 from __future__ import annotations
 
 import json
-import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 
 from chalicelib.grants import grant_key
-from chalicelib.identity.citizens import SIGN_IN_LIFETIME, PendingSignIn
+from chalicelib.identity.citizens import PendingSignIn, Sessions
 from chalicelib.identity.demo import demo_issuer_url
 from chalicelib.identity.models import PortalSessionItem
 from chalicelib.identity.service import Principal
-from chalicelib.identity.signin import local_path
-from chalicelib.identity.store import SessionStore
+from chalicelib.identity.signin import answered, local_path
 from chalicelib.identity.upstream import UpstreamProvider
 from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
 from chalicelib.identity.upstream_http import HTTP_TIMEOUT, MAX_RESPONSE_BYTES
@@ -85,34 +83,16 @@ class RoleMap:
                          organisation_siret=siret)
 
 
-class PortalSessions:
-    """The rules of portal sessions; stored by SessionStore, as citizens' sessions are."""
+class PortalSessions(Sessions):
+    """The rules of portal sessions: their own kind of item, key prefix and cookie, a working day long."""
 
-    def __init__(self, clock: Callable[[], datetime], store: Optional[SessionStore] = None) -> None:
-        self.clock = clock
-        self.store = store or SessionStore()
+    item_class = PortalSessionItem
+    lifetime = PORTAL_SESSION_LIFETIME
+    landing = "/portal"
 
-    def find(self, session_id: Optional[str]) -> Optional[PortalSessionItem]:
-        if not session_id or len(session_id) > 100:
-            return None
-        session = self.store.find(portal_session_key(session_id))
-        if not isinstance(session, PortalSessionItem) or session.expires_at <= self.clock():
-            return None
-        return session
-
-    def find_or_start(self, session_id: Optional[str]) -> Tuple[str, PortalSessionItem]:
-        session = self.find(session_id)
-        if session is not None and session_id is not None:
-            return session_id, session
-        return self._start()
-
-    def _start(self, **values: Any) -> Tuple[str, PortalSessionItem]:
-        now = self.clock()
-        session_id = secrets.token_urlsafe(32)
-        session = PortalSessionItem(portal_session_key(session_id), csrf_token=secrets.token_urlsafe(32),
-                                    created_at=now, expires_at=now + PORTAL_SESSION_LIFETIME, **values)
-        self.store.create(session)
-        return session_id, session
+    @staticmethod
+    def key(session_id: str) -> str:
+        return portal_session_key(session_id)
 
     @staticmethod
     def principal_of(session: Optional[PortalSessionItem]) -> Optional[Principal]:
@@ -128,34 +108,6 @@ class PortalSessions:
         return self._start(role=principal.role, subject=principal.subject, issuer=principal.issuer,
                            name=principal.name, siret=principal.organisation_siret, signed_in_by=signed_in_by,
                            id_token_hint=id_token_hint)
-
-    def end(self, session_id: Optional[str]) -> None:
-        if session_id and len(session_id) <= 100:
-            self.store.delete(portal_session_key(session_id))
-
-    def begin_sign_in(self, session_id: Optional[str], pending: PendingSignIn) -> str:
-        started_at = self.clock()
-        session = self.find(session_id)
-        if session is None or session_id is None:
-            return self._start(signin_state=pending.state, signin_nonce=pending.nonce,
-                               signin_verifier=pending.verifier, signin_next=pending.next_path,
-                               signin_started_at=started_at)[0]
-        self.store.keep_sign_in(session, pending.state, pending.nonce, pending.verifier, pending.next_path, started_at)
-        return session_id
-
-    def take_sign_in(self, session_id: Optional[str], state: str) -> Optional[PendingSignIn]:
-        """The pending sign-in of this `state`, taken once (a conditional update), if fresh."""
-        session = self.find(session_id)
-        if session is None or not session.signin_state or not state:
-            return None
-        started_at = session.signin_started_at
-        pending = PendingSignIn(state, session.signin_nonce or "", session.signin_verifier or "",
-                                session.signin_next or "/portal")
-        if not self.store.take_sign_in(session, state):
-            return None
-        if started_at is None or self.clock() - started_at > SIGN_IN_LIFETIME:
-            return None
-        return pending
 
 
 class DemoPeople:
@@ -195,19 +147,8 @@ class ProConnectSignIn:
         return session_id, request.url
 
     def finish(self, session_id: Optional[str], params: Mapping[str, Any]) -> Tuple[str, str]:
-        pending = self.sessions.take_sign_in(session_id, str(params.get("state") or ""))
-        if pending is None:
-            raise UpstreamError("invalid_state", "This sign-in expired, was already used, or was not started "
-                                                 "from this browser.")
-        if params.get("iss") is not None and str(params["iss"]).rstrip("/") != self.provider.config.issuer:
-            raise UpstreamError("invalid_state", "The answer comes from another identity provider.")
-        if params.get("error"):
-            raise UpstreamError("access_denied" if params["error"] == "access_denied" else "upstream_error",
-                                f"The identity provider answered: {str(params['error'])[:80]}.")
-        code = params.get("code")
-        if not code or len(str(code)) > 2048:
-            raise UpstreamError("invalid_request", "The identity provider's answer carries no code.")
-        tokens = self.provider.exchange_tokens(str(code), pending.verifier)
+        pending, code = answered(self.sessions, self.provider, session_id, params)
+        tokens = self.provider.exchange_tokens(code, pending.verifier)
         claims = dict(self.provider.verify_id_token(tokens["id_token"], pending.nonce))
         if "siret" not in claims and isinstance(tokens.get("access_token"), str):
             claims.update(self._userinfo(tokens["access_token"], claims["sub"]))

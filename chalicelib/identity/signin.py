@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Tuple
 
 from chalicelib import web
-from chalicelib.identity.citizens import CitizenSessions, PendingSignIn
+from chalicelib.identity.citizens import CitizenSessions, PendingSignIn, Sessions
 from chalicelib.identity.store import LinkStore
 from chalicelib.identity.upstream import UpstreamProvider
 from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
@@ -19,6 +19,27 @@ def local_path(value: Optional[str]) -> str:
     if not web.is_local_path(value):
         raise UpstreamError("invalid_next", "The return address must be a page of this site.")
     return value
+
+
+def answered(sessions: Sessions, provider: UpstreamProvider, session_id: Optional[str],
+             params: Mapping[str, Any]) -> Tuple[PendingSignIn, str]:
+    """The provider's answer at the callback, checked before its code is exchanged (citizens'
+    FranceConnect and the portal's ProConnect alike): the pending sign-in of its `state`, taken
+    once; the answering provider the one asked; no error; a code. Returns the sign-in and the code."""
+    pending = sessions.take_sign_in(session_id, str(params.get("state") or ""))
+    if pending is None:
+        raise UpstreamError("invalid_state", "This sign-in expired, was already used, or was not started "
+                                             "from this browser.")
+    # RFC 9207: a provider that names itself in the answer must be the one we asked.
+    if params.get("iss") is not None and str(params["iss"]).rstrip("/") != provider.config.issuer:
+        raise UpstreamError("invalid_state", "The answer comes from another identity provider.")
+    if params.get("error"):
+        raise UpstreamError("access_denied" if params["error"] == "access_denied" else "upstream_error",
+                            f"The identity provider answered: {str(params['error'])[:80]}.")
+    code = params.get("code")
+    if not code or len(str(code)) > 2048:
+        raise UpstreamError("invalid_request", "The identity provider's answer carries no code.")
+    return pending, str(code)
 
 
 class CitizenDirectory:
@@ -57,20 +78,8 @@ class UpstreamSignIn:
 
     def finish(self, session_id: Optional[str], params: Mapping[str, Any]) -> Tuple[str, str]:
         """The provider's answer: the new session id of the signed-in citizen, and where to go."""
-        pending = self.sessions.take_sign_in(session_id, str(params.get("state") or ""))
-        if pending is None:
-            raise UpstreamError("invalid_state", "This sign-in expired, was already used, or was not started "
-                                                 "from this browser.")
-        # RFC 9207: a provider that names itself in the answer must be the one we asked.
-        if params.get("iss") is not None and str(params["iss"]).rstrip("/") != self.provider.config.issuer:
-            raise UpstreamError("invalid_state", "The answer comes from another identity provider.")
-        if params.get("error"):
-            raise UpstreamError("access_denied" if params["error"] == "access_denied" else "upstream_error",
-                                f"The identity provider answered: {str(params['error'])[:80]}.")
-        code = params.get("code")
-        if not code or len(str(code)) > 2048:
-            raise UpstreamError("invalid_request", "The identity provider's answer carries no code.")
-        id_token = self.provider.exchange(str(code), pending.verifier)
+        pending, code = answered(self.sessions, self.provider, session_id, params)
+        id_token = self.provider.exchange(code, pending.verifier)
         claims = self.provider.verify_id_token(id_token, pending.nonce)
         patient_id = self.directory.citizen_for(self.provider.config.issuer, claims["sub"])
         # The ID token is kept as the `id_token_hint` that the provider's logout will need.

@@ -62,6 +62,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from unittest import mock
 
 from botocore.awsrequest import AWSResponse
+from botocore.retries.standard import ExponentialBackoff
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
 TARGET_PREFIX = "DynamoDB_20120810."
@@ -223,9 +224,11 @@ class DynamoDBDouble:
 
 
 @contextmanager
-def dynamodb_double(in_flight_delay: float = 0.0) -> Iterator[DynamoDBDouble]:
+def dynamodb_double(in_flight_delay: float = 0.0, backoff_scale: float = 0.01) -> Iterator[DynamoDBDouble]:
     """Make moto's DynamoDB behave like DynamoDB under concurrency and faults (module docstring).
-    Use it inside an active `moto.mock_aws()`."""
+    Use it inside an active `moto.mock_aws()`. botocore's retries keep their rules (which errors,
+    how many attempts, jittered exponential delays) at `backoff_scale` of their delays: a throttled
+    call retried twice costs milliseconds here, not the seconds it waits on AWS (1: AWS's own)."""
     global _active
     from moto.core.models import botocore_stubber
 
@@ -246,8 +249,13 @@ def dynamodb_double(in_flight_delay: float = 0.0) -> Iterator[DynamoDBDouble]:
             return answer()
         return double.handle(request, answer)
 
+    scales = {name: value * backoff_scale for name, value in ExponentialBackoff._DEFAULT_BACKOFF_CONFIG.items()}
+    service_scales = {name: {key: value * backoff_scale for key, value in config.items()}
+                      for name, config in ExponentialBackoff._SERVICE_BACKOFF_CONFIG.items()}
     try:
-        with mock.patch.object(BotocoreStubber, "__call__", before_send):
+        with mock.patch.object(BotocoreStubber, "__call__", before_send), \
+                mock.patch.object(ExponentialBackoff, "_DEFAULT_BACKOFF_CONFIG", scales), \
+                mock.patch.object(ExponentialBackoff, "_SERVICE_BACKOFF_CONFIG", service_scales):
             yield double
     finally:
         with _active_lock:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Callable, Optional, Tuple, Type
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Mapping, Optional, Tuple, Type
 
 from chalicelib.errors import Unauthenticated
 from chalicelib.grants import grant_key
+from chalicelib.identity.families import Person
 from chalicelib.identity.models import SessionItem
 from chalicelib.identity.store import SessionStore
 
@@ -137,8 +138,34 @@ class CitizenSessions(Sessions):
         self.store.set_citizen(session, patient_id, signed_in_by)
 
     def sign_in(self, old_session_id: Optional[str], patient_id: str, signed_in_by: str,
-                id_token_hint: Optional[str] = None) -> Tuple[str, SessionItem]:
+                id_token_hint: Optional[str] = None, identity: Optional[Person] = None) -> Tuple[str, SessionItem]:
         """A new session for the citizen, the old one deleted: an id planted before sign-in
-        (session fixation) signs no one in."""
+        (session fixation) signs no one in. `identity`: who the provider says they are."""
         self.end(old_session_id)
-        return self._start(patient_id=patient_id, signed_in_by=signed_in_by, id_token_hint=id_token_hint)
+        vouched = {"given_name": identity.given, "family_name": identity.family,
+                   "birth_date": identity.birth_date.isoformat()} if identity is not None else {}
+        return self._start(patient_id=patient_id, signed_in_by=signed_in_by, id_token_hint=id_token_hint, **vouched)
+
+
+def person_of(session: Optional[SessionItem]) -> Optional[Person]:
+    """The signed-in citizen as their identity provider described them, if it did."""
+    if session is None or not session.patient_id or not (session.given_name and session.family_name):
+        return None
+    try:
+        born = date.fromisoformat(session.birth_date or "")
+    except ValueError:
+        return None
+    return Person(session.patient_id, session.given_name, session.family_name, born)
+
+
+def identity_in(claims: Mapping[str, Any], patient_id: str) -> Optional[Person]:
+    """The identity an OpenID Connect provider vouched for (`given_name`, `family_name`,
+    `birthdate`, as FranceConnect gives them), if complete; a birth date it does not know in full
+    (FranceConnect's 00 day or month) is no date."""
+    given, family, born = claims.get("given_name"), claims.get("family_name"), claims.get("birthdate")
+    if not all(isinstance(value, str) and 0 < len(value) <= 200 for value in (given, family, born)):
+        return None
+    try:
+        return Person(patient_id, str(given), str(family), date.fromisoformat(str(born)))
+    except ValueError:
+        return None

@@ -24,6 +24,11 @@ class SessionItem(GrantItem, discriminator="session"):
     signin_started_at = UTCDateTimeAttribute(null=True)
     # Whose space the pages show, when the citizen switched to someone they act for ("Mes proches").
     acting_for = UnicodeAttribute(null=True)
+    # Who the provider says the citizen is (FranceConnect's identity: first names, birth name, birth
+    # date), when it said so: what a proxy invitation is matched against (decision 0019).
+    given_name = UnicodeAttribute(null=True)
+    family_name = UnicodeAttribute(null=True)
+    birth_date = UnicodeAttribute(null=True)
 
 
 class CitizenLink(GrantItem, discriminator="citizen"):

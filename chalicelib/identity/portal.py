@@ -5,15 +5,11 @@ prod. ProConnect gives no role: RoleMap decides it (docs/decisions/0016-portal-s
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from joserfc import jwt
-from joserfc.errors import JoseError
 
 from chalicelib.grants import grant_key
 from chalicelib.identity.citizens import PendingSignIn, Sessions
@@ -23,7 +19,6 @@ from chalicelib.identity.service import Principal
 from chalicelib.identity.signin import answered, local_path
 from chalicelib.identity.upstream import UpstreamProvider
 from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
-from chalicelib.identity.upstream_http import HTTP_TIMEOUT, MAX_RESPONSE_BYTES
 
 # A working day: a listing form takes long to fill, and an expired session would lose it.
 PORTAL_SESSION_LIFETIME = timedelta(hours=8)
@@ -151,38 +146,11 @@ class ProConnectSignIn:
         tokens = self.provider.exchange_tokens(code, pending.verifier)
         claims = dict(self.provider.verify_id_token(tokens["id_token"], pending.nonce))
         if "siret" not in claims and isinstance(tokens.get("access_token"), str):
-            claims.update(self._userinfo(tokens["access_token"], claims["sub"]))
+            claims.update(self.provider.userinfo(tokens["access_token"], claims["sub"]))
         principal = self.roles.principal(claims)
         new_session_id, _ = self.sessions.sign_in(session_id, principal, signed_in_by=self.provider.config.issuer,
                                                   id_token_hint=tokens["id_token"])
         return new_session_id, local_path(pending.next_path)
-
-    def _userinfo(self, access_token: str, subject: str) -> Dict[str, Any]:
-        """ProConnect gives the organisation (`siret`), names and e-mail at its userinfo endpoint,
-        as a JWT signed with its keys (or JSON); its `sub` must be the ID token's (OIDC Core 5.3.2)."""
-        endpoint = self.provider.metadata().get("userinfo_endpoint")
-        if not isinstance(endpoint, str):
-            return {}
-        request = urllib.request.Request(endpoint, headers={  # noqa: S310 - the provider's https URL (loopback in tests)
-            "Authorization": f"Bearer {access_token}", "Accept": "application/jwt, application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - as above
-                kind, raw = response.headers.get("Content-Type", ""), response.read(MAX_RESPONSE_BYTES + 1)
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            raise UpstreamError("upstream_unavailable", f"The identity provider's userinfo failed ({error}).",
-                                502) from error
-        try:
-            if "jwt" in kind:
-                claims = jwt.decode(raw.decode("ascii").strip(), self.provider._key_set(),
-                                    algorithms=list(self.provider.config.algorithms)).claims
-            else:
-                claims = json.loads(raw)
-        except (JoseError, ValueError, UnicodeDecodeError) as error:
-            raise UpstreamError("invalid_id_token", f"The identity provider's userinfo is not valid ({error}).",
-                                502) from error
-        if len(raw) > MAX_RESPONSE_BYTES or not isinstance(claims, dict) or claims.get("sub") != subject:
-            raise UpstreamError("invalid_id_token", "The identity provider's userinfo is about someone else.", 502)
-        return claims
 
     def sign_out(self, session_id: Optional[str]) -> Optional[str]:
         session = self.sessions.find(session_id)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Tuple
 
 from chalicelib import web
-from chalicelib.identity.citizens import CitizenSessions, PendingSignIn, Sessions
+from chalicelib.identity.citizens import CitizenSessions, PendingSignIn, Sessions, identity_in
 from chalicelib.identity.store import LinkStore
 from chalicelib.identity.upstream import UpstreamProvider
 from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
@@ -79,12 +79,18 @@ class UpstreamSignIn:
     def finish(self, session_id: Optional[str], params: Mapping[str, Any]) -> Tuple[str, str]:
         """The provider's answer: the new session id of the signed-in citizen, and where to go."""
         pending, code = answered(self.sessions, self.provider, session_id, params)
-        id_token = self.provider.exchange(code, pending.verifier)
-        claims = self.provider.verify_id_token(id_token, pending.nonce)
+        tokens = self.provider.exchange_tokens(code, pending.verifier)
+        id_token = tokens["id_token"]
+        claims = dict(self.provider.verify_id_token(id_token, pending.nonce))
         patient_id = self.directory.citizen_for(self.provider.config.issuer, claims["sub"])
+        # The identity, when the scope asks for it: in the ID token, or at the userinfo endpoint
+        # (FranceConnect's way); a proxy invitation is matched against it (decision 0019).
+        asked = {"given_name", "family_name", "birthdate"} <= set(self.provider.config.scope.split())
+        if asked and identity_in(claims, patient_id) is None and isinstance(tokens.get("access_token"), str):
+            claims.update(self.provider.userinfo(tokens["access_token"], claims["sub"]))
         # The ID token is kept as the `id_token_hint` that the provider's logout will need.
         new_session_id, _ = self.sessions.sign_in(session_id, patient_id, signed_in_by=self.provider.config.issuer,
-                                                  id_token_hint=id_token)
+                                                  id_token_hint=id_token, identity=identity_in(claims, patient_id))
         return new_session_id, local_path(pending.next_path)
 
     def sign_out(self, session_id: Optional[str]) -> Optional[str]:

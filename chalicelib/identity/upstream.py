@@ -1,14 +1,17 @@
 """The upstream OpenID Connect provider that signs citizens in (FranceConnect in production):
-discovery, the authorization request, the code exchange and the ID token check. Its settings are
-in upstream_config.py, its HTTP in upstream_http.py.
+discovery, the authorization request, the code exchange, the ID token check and the userinfo
+endpoint. Its settings are in upstream_config.py, its HTTP in upstream_http.py.
 
 The protocol pieces are Authlib's (authorization request and token request parameters, client
 authentication, PKCE S256) and joserfc's (JWS signature against the issuer's JWKS, claims)."""
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode
@@ -23,7 +26,7 @@ from joserfc.jwk import KeySet
 from chalicelib import web
 
 from chalicelib.identity.upstream_config import (UpstreamConfig, UpstreamError)
-from chalicelib.identity.upstream_http import fetch_json, read_secrets_manager
+from chalicelib.identity.upstream_http import HTTP_TIMEOUT, MAX_RESPONSE_BYTES, fetch_json, read_secrets_manager
 
 METADATA_TTL = 3600  # seconds an issuer's metadata and keys are kept by a warm Lambda
 JWKS_REFRESH_MIN_INTERVAL = 60  # an unknown kid refetches the keys, at most this often
@@ -177,6 +180,34 @@ class UpstreamProvider:
             return self.config.token_endpoint_auth_method
         offered = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
         return "client_secret_basic" if "client_secret_basic" in offered else "client_secret_post"
+
+    def userinfo(self, access_token: str, subject: str) -> Dict[str, Any]:
+        """The claims at the provider's userinfo endpoint (ProConnect's organisation, names and e-mail;
+        FranceConnect's identity), as a JWT signed with its keys (or JSON); its `sub` must be the ID
+        token's (OIDC Core 5.3.2). No endpoint: no claims."""
+        endpoint = self.metadata().get("userinfo_endpoint")
+        if not isinstance(endpoint, str):
+            return {}
+        request = urllib.request.Request(endpoint, headers={  # noqa: S310 - the provider's https URL (loopback in tests)
+            "Authorization": f"Bearer {access_token}", "Accept": "application/jwt, application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - as above
+                kind, raw = response.headers.get("Content-Type", ""), response.read(MAX_RESPONSE_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise UpstreamError("upstream_unavailable", f"The identity provider's userinfo failed ({error}).",
+                                502) from error
+        try:
+            if "jwt" in kind:
+                claims = jwt.decode(raw.decode("ascii").strip(), self._key_set(),
+                                    algorithms=list(self.config.algorithms)).claims
+            else:
+                claims = json.loads(raw)
+        except (JoseError, ValueError, UnicodeDecodeError) as error:
+            raise UpstreamError("invalid_id_token", f"The identity provider's userinfo is not valid ({error}).",
+                                502) from error
+        if len(raw) > MAX_RESPONSE_BYTES or not isinstance(claims, dict) or claims.get("sub") != subject:
+            raise UpstreamError("invalid_id_token", "The identity provider's userinfo is about someone else.", 502)
+        return claims
 
     def verify_id_token(self, id_token: str, nonce: str) -> Dict[str, Any]:
         """The ID token's claims once its signature (the issuer's JWKS, pinned algorithms), `iss`,

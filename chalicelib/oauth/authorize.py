@@ -22,7 +22,7 @@ from chalicelib.catalog.referential import Referential
 from chalicelib.consent.service import (DEFAULT_DURATION, DURATIONS, ConsentService, GivenBy, approved_entry,
                                         scope_within)
 from chalicelib.errors import oauth_description
-from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, session_key
+from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, person_of, session_key
 from chalicelib.identity.families import SELF, ActingFor, Families, Person, choice_of, chosen, demo_people
 from chalicelib.oauth.scopes import InvalidScope, ScopeRequest
 from chalicelib.oauth.grants import Authorization
@@ -154,9 +154,10 @@ class AuthorizeFlow:
         if asked is not None:
             return asked
         patient_id = acting.person.id
-        given_by = None if acting.kind == SELF else GivenBy(
-            session.patient_id, acting.kind, self.families.name(session.patient_id) or "" if self.families else "",
-            acting.until, acting.kinds, acting.link_id)
+        vouched = person_of(session)
+        name = (self.families.name(session.patient_id) if self.families else None) or (vouched.name if vouched else "")
+        given_by = None if acting.kind == SELF else GivenBy(session.patient_id, acting.kind, name, acting.until,
+                                                            acting.kinds, acting.link_id)
         # A proxy grants only within the kinds of data they were chosen for, however the request is made.
         within = [scope for scope in granted if scope_within(scope, acting.kinds)]
         if granted and not within:

@@ -13,7 +13,7 @@ from chalicelib.consent.models import ProxyGrant
 from chalicelib.consent.proxies import Invitee, ProxyService
 from chalicelib.consent.service import PROXY_KINDS, ConsentService, approved_entry
 from chalicelib.errors import Forbidden, InvalidRequest, NotFound, ServiceUnavailable
-from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions
+from chalicelib.identity.citizens import DEMO_SIGN_IN, CitizenSessions, person_of
 from chalicelib.identity.families import (PROXY, SELF, ActingFor, Families, Person, choice_of, chosen,
                                           demo_people)
 from chalicelib.identity.signin import UpstreamSignIn
@@ -150,9 +150,10 @@ class AccountPages:
                 "invitation_expires_at": grant.invitation_expires_at}
 
     def person(self, visitor: Visitor) -> Person:
-        """The signed-in citizen as the identity records know them (name, birth date)."""
+        """The signed-in citizen as the identity records know them (name, birth date), else as their
+        identity provider described them at sign-in."""
         person = self.families.person(visitor.patient_id) if self.families is not None else None
-        return person or Person.unknown(visitor.patient_id or "")
+        return person or person_of(visitor.session) or Person.unknown(visitor.patient_id or "")
 
     def invite(self, visitor: Visitor, fields: Mapping[str, Any]) -> Tuple[str, ProxyGrant]:
         """Invite a proxy ("Mes proches" form; from the citizen's own space only). Returns the

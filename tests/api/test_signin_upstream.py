@@ -1,6 +1,7 @@
 """Citizen sign-in through an upstream OpenID Connect provider (FranceConnect in production),
 against a provider the tests start on 127.0.0.1: the happy path, and the attacks it must refuse."""
 import http.client
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -67,6 +68,12 @@ def upstream(provider, secret_file):
 @pytest.fixture
 def broker(demo_apps, upstream, clock):
     """The broker as deployed: demo sign-in off, the upstream provider configured."""
+    with broker_for(upstream, clock) as client:
+        yield client
+
+
+@contextmanager
+def broker_for(upstream, clock):
     import app as app_module
     sessions = CitizenSessions(clock)
     sign_in = UpstreamSignIn(upstream, sessions, CitizenDirectory(clock))
@@ -446,3 +453,43 @@ def test_the_sign_out_button_leads_to_the_providers_logout(demo_apps, provider, 
                            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
         assert out.status_code == 303 and out.headers["Location"].startswith(f"{provider.issuer}/logout?")
         assert session_of(cookie) is None
+
+
+@pytest.mark.parametrize("where", ["userinfo", "id_token"])
+def test_the_identity_the_provider_vouches_for_lets_the_person_an_invitation_names_accept_it(
+        demo_apps, records, provider, secret_file, clock, where):
+    """As deployed (no family records), a proxy invitation is matched against the identity the
+    provider vouched for at sign-in: FranceConnect's, at its userinfo endpoint, or in the ID token."""
+    import app as app_module
+    from chalicelib.consent.proxies import Invitee
+    from chalicelib.identity.families import Families, NoFamilyRecords, Person
+    from chalicelib.pages.account import AccountPages, Visitor
+    identity = {"given_name": "Karim Ahmed", "family_name": "Benali", "birthdate": "1951-11-02"}
+    if where == "userinfo":
+        provider.userinfo = identity
+    else:
+        provider.tamper["claims"] = identity
+    upstream = upstream_for(provider, secret_file, scope="openid given_name family_name birthdate")
+    with broker_for(upstream, clock) as broker:
+        cookie = cookie_of(sign_in(broker, provider)[0])
+    session = session_of(cookie)
+    assert (session.given_name, session.family_name, session.birth_date) == ("Karim Ahmed", "Benali", "1951-11-02")
+
+    account = AccountPages(CitizenSessions(clock), app_module.consent_service, app_module.referential,
+                           demo_sign_in=False, franceconnect=True, families=Families(NoFamilyRecords(), clock),
+                           proxies=app_module.proxy_service)
+    karim = account.person(Visitor(cookie.split("=", 1)[1], session, None))
+    lea = Person("demo-lea", "Léa", "Dupont", datetime(1996, 7, 25).date())
+    code, _ = app_module.proxy_service.invite(lea, Invitee("Karim", "BENALI", datetime(1951, 11, 2).date()),
+                                              ["measures"], None)
+    assert app_module.proxy_service.accept(code, karim).status == "active"
+    assert [link.patient.name for link in app_module.proxy_service.acting_for(session.patient_id)] == ["Léa Dupont"]
+
+
+def test_a_birth_date_the_provider_does_not_know_in_full_is_no_identity(demo_apps, provider, secret_file, clock):
+    provider.userinfo = {"given_name": "Karim", "family_name": "Benali", "birthdate": "1951-00-00"}
+    upstream = upstream_for(provider, secret_file, scope="openid given_name family_name birthdate")
+    with broker_for(upstream, clock) as broker:
+        session = session_of(cookie_of(sign_in(broker, provider)[0]))
+    assert session.patient_id and session.given_name is None and session.birth_date is None
+

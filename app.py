@@ -79,7 +79,10 @@ consent_service = ConsentService(utc_now, ConsentStore())
 proxy_service = ProxyService(utc_now, consent_service, ProxyStore())
 citizen_sessions = CitizenSessions(utc_now, SessionStore())
 families = families_for(settings, utc_now, proxies=proxy_service)
-access_log = AccessLog(utc_now, AuditStore(), names=lambda person_id: families.name(person_id))
+# Who acted for a citizen, by name: as the identity records know them, else as the consent they gave
+# names them (where the records know no one, the name their identity provider vouched for).
+access_log = AccessLog(utc_now, AuditStore(), names=lambda patient_id, person_id: families.name(person_id)
+                       or consent_service.giver_name(patient_id, person_id))
 claim_seal = claim_seal_for(settings)
 quotas = quotas_for(settings)
 oauth_server = BrokerServer(token_keys, settings.issuer, settings.fhir_base_url, utc_now, consent_service, claim_seal,

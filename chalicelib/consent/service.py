@@ -133,6 +133,12 @@ class ConsentService:
         key = lambda view: view["granted_at"]  # noqa: E731
         return {"active": sorted(active, key=key, reverse=True), "past": sorted(past, key=key, reverse=True)}
 
+    def giver_name(self, patient_id: str, person_id: str) -> Optional[str]:
+        """The name someone who gave one of the citizen's consents for them was given under (one
+        Query on the citizen's partition)."""
+        return next((consent.given_by_name for consent in self.store.of_citizen(patient_id)
+                     if consent.given_by == person_id and consent.given_by_name), None)
+
     def receipt(self, patient_id: str, app_id: str, given_by: Optional[str] = None) -> Dict[str, Any]:
         """The receipt of the consent's last grant (kept in that grant's event); `given_by`: only
         if this person gave it."""

@@ -35,10 +35,11 @@ class AccessLog:
     """The citizen's reading of the access log; its storage is `store` (records/store.py)."""
 
     def __init__(self, clock: Clock, store: Optional[AuditStore] = None,
-                 names: Optional[Callable[[str], Optional[str]]] = None) -> None:
+                 names: Optional[Callable[[str, str], Optional[str]]] = None) -> None:
         self.clock = clock
         self.store = store or AuditStore()
-        self.names = names  # a person's name from their internal id (identity/families.py)
+        # The name of someone who acted for a citizen: names(citizen, actor's internal id) (app.py)
+        self.names = names
 
     def history(self, patient_id: str, app_id: Optional[str] = None, cursor: Optional[str] = None,
                 limit: int = 20, actor_id: Optional[str] = None) -> Dict[str, Any]:
@@ -51,18 +52,20 @@ class AccessLog:
             raise InvalidRequest(f"'limit' must be between 1 and {MAX_PAGE}.")
         items, last = self.store.page(patient_id, app_id, _position(cursor, app_id), limit, actor_id)
         names = self.store.app_names({item.app_id for item in items})
+        known: Dict[str, Optional[str]] = {}  # each actor's name looked up once a page
         entries = [{"at": item.at.isoformat(), "app_id": item.app_id, "app_name": names.get(item.app_id, item.app_id),
                     "interaction": item.interaction, "resource_type": item.resource_type,
                     "resource_id": item.resource_id, "count": int(item.resources), "outcome": item.outcome,
-                    "reason": item.reason, **self._actor(item)} for item in items]
+                    "reason": item.reason, **self._actor(item, known)} for item in items]
         return {"entries": entries, "next": cursors.encode({"p": last}) if last else None}
 
-    def _actor(self, item: AuditItem) -> Dict[str, Any]:
+    def _actor(self, item: AuditItem, known: Dict[str, Optional[str]]) -> Dict[str, Any]:
         """Who acted through the app for the citizen, if not the citizen: their name and capacity."""
         if not item.actor_id:
             return {}
-        name = self.names(item.actor_id) if self.names is not None else None
-        return {"acted_by": {"name": name, "as": item.acting_as}}
+        if item.actor_id not in known:
+            known[item.actor_id] = self.names(item.patient_id, item.actor_id) if self.names is not None else None
+        return {"acted_by": {"name": known[item.actor_id], "as": item.acting_as}}
 
 
 def _position(cursor: Optional[str], app_id: Optional[str]) -> Optional[str]:

@@ -275,3 +275,12 @@ def test_each_side_finds_the_link_in_their_own_copy(client, karim_for_lea, lea, 
                                               "until": None}]
     assert "demo-" not in json.dumps(chosen) + json.dumps(acting)  # no internal id
 
+
+
+def test_the_history_names_who_acted_where_the_family_records_know_no_one(client, karim_for_lea, lea, monkeypatch):
+    token = smart_token(client, SCOPE, patient="demo-karim", for_whom="Léa")
+    assert fhir_get(client, "/fhir/Observation", token).status_code == 200
+    from chalicelib.identity.families import NoFamilyRecords
+    monkeypatch.setattr(application.families, "records", NoFamilyRecords())  # as deployed stages are today
+    entries = client.get("/me/access-log", headers={"Cookie": lea}).json_body["entries"]
+    assert entries[0]["acted_by"] == {"name": "Karim Benali", "as": "proxy"}  # the name the consent was given under

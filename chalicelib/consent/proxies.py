@@ -175,9 +175,10 @@ class ProxyService:
 
     def end(self, person_id: str, link_id: str) -> ProxyGrant:
         """Ends a link, by the citizen who chose the proxy (also a pending invitation) or by the
-        proxy; then withdraws every consent the proxy gave for the citizen, so that their apps'
-        tokens stop at their next call. Ending an ended link again finishes those withdrawals (a
-        failure half-way is mended by trying again)."""
+        proxy, and withdraws every consent the proxy gave for the citizen, so that their apps'
+        tokens stop at their next call. The consents are withdrawn before the link ends (a failure
+        leaves the link standing, to be ended again) and once more after it (what the proxy granted
+        in between; once the link has ended, no consent can come through it)."""
         now = self.clock()
         grant, ended_by = self.store.grant(person_id, link_id) if len(link_id) == _LINK_ID_LENGTH else None, "grantor"
         if grant is None:
@@ -186,6 +187,8 @@ class ProxyService:
             ended_by = "proxy"
         if grant is None:
             raise NotFound("No such proxy.")
+        if grant.actor_id:
+            self._withdraw_consents_given(grant.patient_id, grant.actor_id)
         try:
             if grant.status == "invited" and grant.invitation_key and ended_by == "grantor":
                 self.store.close_invitation(grant, grant.invitation_key, "grantor", now)

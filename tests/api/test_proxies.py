@@ -284,3 +284,17 @@ def test_the_history_names_who_acted_where_the_family_records_know_no_one(client
     monkeypatch.setattr(application.families, "records", NoFamilyRecords())  # as deployed stages are today
     entries = client.get("/me/access-log", headers={"Cookie": lea}).json_body["entries"]
     assert entries[0]["acted_by"] == {"name": "Karim Benali", "as": "proxy"}  # the name the consent was given under
+
+
+def test_ending_a_link_when_dynamodb_fails_leaves_it_standing_to_end_again(client, karim_for_lea, lea, karim):
+    from tests.dynamodb_double import dynamodb_double
+    token = smart_token(client, SCOPE, patient="demo-karim", for_whom="Léa")
+    (link_id,) = link_ids(relatives(client, lea))
+    with dynamodb_double() as double:
+        double.fail("TransactWriteItems", "InternalServerError", times=None)  # the withdrawal, then the end
+        failed = end(client, lea, link_id)
+        assert failed.status_code == 503 and "momentanément indisponible" in html(failed)
+    assert fhir_get(client, "/fhir/Observation", token).status_code == 200  # nothing was withdrawn
+    assert link_ids(relatives(client, lea)) == [link_id]  # the link stands: Léa may end it again
+    assert end(client, lea, link_id).status_code == 303
+    assert fhir_get(client, "/fhir/Observation", token).status_code == 401

@@ -268,6 +268,7 @@ def test_a_citizen_invites_a_proxy_who_accepts_and_then_it_is_ended(open_context
     lea.get_by_label("Date de naissance").fill("1951-11-02")
     lea.get_by_label(re.compile("Mesures de santé")).check()
     lea.get_by_role("button", name="Créer l'invitation").click()
+    lea.get_by_label("Lien d'invitation").wait_for()
     link = lea.get_by_label("Lien d'invitation").input_value()
     check(lea, "proxy-invited")
 
@@ -275,16 +276,16 @@ def test_a_citizen_invites_a_proxy_who_accepts_and_then_it_is_ended(open_context
     karim.goto(link)
     karim.get_by_label(re.compile("Karim Benali")).check()
     karim.get_by_role("button", name=re.compile("Se connecter")).click()
-    assert karim.get_by_text(re.compile("Léa Dupont vous invite")).count() == 1
+    karim.get_by_text(re.compile("Léa Dupont vous invite")).wait_for()  # the page after the sign-in
     check(karim, "proxy-invitation")
     karim.get_by_role("button", name="Accepter").click()
-    assert karim.get_by_text(re.compile("vous êtes son proche choisi·e pour : mesures")).count() == 1
+    karim.get_by_text(re.compile("vous êtes son proche choisi·e pour : mesures")).wait_for()
     check(karim, "relatives-proxy")
 
     lea.goto(f"{server}/account/relatives")
-    assert lea.get_by_text(re.compile("votre proche choisi·e pour : mesures")).count() == 1
+    lea.get_by_text(re.compile("votre proche choisi·e pour : mesures")).wait_for()
     lea.get_by_role("button", name="Mettre fin : Karim Benali").click()
-    assert lea.get_by_text(re.compile("C'est terminé")).count() == 1
+    lea.get_by_text(re.compile("C'est terminé")).wait_for()
     karim.reload()
     assert karim.get_by_text("Léa Dupont").count() == 0
 

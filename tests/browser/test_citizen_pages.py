@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.helpers.browser import scan
 from tests.helpers.export import of_type, open_archive
@@ -84,8 +85,8 @@ def test_browse_filter_and_open_an_app(open_context, server):
     page.get_by_role("link", name="Bac à sable développeurs").click()
     assert urlsplit(page.url).path == "/apps/demo-sandbox"
     assert page.locator("h1").inner_text() == "Bac à sable développeurs"
-    assert page.locator("svg.chart rect").count() == 4
-    assert page.get_by_role("img", name=re.compile("Notes de l'écoscore")).count() == 1
+    expect(page.locator("svg.chart rect")).to_have_count(4)
+    expect(page.get_by_role("img", name=re.compile("Notes de l'écoscore"))).to_have_count(1)
     check(page, "app")
 
     missing = page.goto(f"{server}/apps/no-such-app")
@@ -113,7 +114,7 @@ def test_consent_then_withdraw_it(open_context, server):
     check(page, "for-whom")  # Alice represents her children: for whom is it? For herself (the default)
     page.get_by_role("button", name=re.compile("Continuer")).click()
 
-    assert page.locator("input[name=scope]").count() == 2
+    expect(page.locator("input[name=scope]")).to_have_count(2)
     check(page, "consent")
     page.get_by_label(re.compile("Lire votre agenda")).uncheck()
     page.get_by_label(re.compile("Durée")).select_option("90")
@@ -130,12 +131,12 @@ def test_consent_then_withdraw_it(open_context, server):
     read = len(measures.get("entry", []))
 
     page.goto(f"{server}/account/consents")
-    assert page.get_by_role("heading", name="Bac à sable développeurs").count() == 1
+    expect(page.get_by_role("heading", name="Bac à sable développeurs")).to_have_count(1)
     check(page, "my-consents")
     receipt = page.request.get(f"{server}/me/consents/demo-sandbox/receipt")
     assert receipt.ok and receipt.json()["app"]["app_id"] == "demo-sandbox"
     page.get_by_role("link", name="Reçu de Bac à sable développeurs", exact=True).click()
-    assert page.get_by_text("Lire vos mesures de santé").count() == 1
+    expect(page.get_by_text("Lire vos mesures de santé")).to_have_count(1)
     check(page, "receipt")
     page.go_back()
 
@@ -167,7 +168,7 @@ def test_consent_then_withdraw_it(open_context, server):
         fhir_get(server, token, "Observation?_count=5")
     assert after.value.code == 401
     page.goto(f"{server}/account/history")
-    assert page.locator("ol.timeline > li").count() == 2
+    expect(page.locator("ol.timeline > li")).to_have_count(2)
     assert "accès refusé" in page.locator("ol.timeline > li.refused").inner_text()
     check(page, "history-refused")
 
@@ -197,7 +198,7 @@ def test_languages_and_the_sign_in_page(open_context, server):
     assert page.locator("html").get_attribute("lang") == "fr"
     page.get_by_role("link", name="English").click()
     page.wait_for_url("**lang=en*")  # count() does not wait for the page the click loads
-    assert page.get_by_role("heading", name="Écoscore: environmental impact").count() == 1
+    expect(page.get_by_role("heading", name="Écoscore: environmental impact")).to_have_count(1)
     check(page, "app-en")
 
     page.goto(f"{server}/account/consents")
@@ -206,7 +207,7 @@ def test_languages_and_the_sign_in_page(open_context, server):
     page.get_by_label(re.compile("Karim Benali")).check()
     page.get_by_role("button", name="Sign in").click()
     assert urlsplit(page.url).path == "/account/consents"
-    assert page.get_by_text("No app has access to your record.").count() == 1
+    expect(page.get_by_text("No app has access to your record.")).to_have_count(1)
 
 
 def test_a_parent_authorises_an_app_for_their_teenager(open_context, server):
@@ -222,7 +223,7 @@ def test_a_parent_authorises_an_app_for_their_teenager(open_context, server):
     page.get_by_role("button", name=re.compile("Se connecter")).click()
     page.get_by_label(re.compile("Noah Martin")).check()
     page.get_by_role("button", name=re.compile("Continuer")).click()
-    assert page.get_by_text(re.compile("Pour le dossier de Noah Martin")).count() == 1
+    expect(page.get_by_text(re.compile("Pour le dossier de Noah Martin"))).to_have_count(1)
     check(page, "consent-for-a-child")
     page.get_by_role("button", name=re.compile("Autoriser")).click()
     page.wait_for_url(f"{REDIRECT}*")
@@ -243,17 +244,17 @@ def test_a_parent_authorises_an_app_for_their_teenager(open_context, server):
         assert error.code == 404
 
     page.goto(f"{server}/account/relatives")
-    assert page.get_by_text("Noah Martin").count() >= 1
+    expect(page.get_by_text("Noah Martin").first).to_be_visible()
     check(page, "relatives")
     page.get_by_role("button", name="Voir l'espace de Noah Martin").click()
     assert urlsplit(page.url).path == "/account/consents"
-    assert page.get_by_text(re.compile("Vous consultez l'espace de Noah Martin")).count() == 1
+    expect(page.get_by_text(re.compile("Vous consultez l'espace de Noah Martin"))).to_have_count(1)
     check(page, "relative-consents")
     page.goto(f"{server}/account/history")
-    assert page.get_by_text("Par Alice Martin, pour Noah").count() >= 1
+    expect(page.get_by_text("Par Alice Martin, pour Noah").first).to_be_visible()
     check(page, "relative-history")
     page.get_by_role("button", name="Revenir à mon espace").click()
-    assert page.get_by_text(re.compile("Vous consultez")).count() == 0
+    expect(page.get_by_text(re.compile("Vous consultez"))).to_have_count(0)
 
 
 def test_a_citizen_invites_a_proxy_who_accepts_and_then_it_is_ended(open_context, server):
@@ -287,7 +288,7 @@ def test_a_citizen_invites_a_proxy_who_accepts_and_then_it_is_ended(open_context
     lea.get_by_role("button", name="Mettre fin : Karim Benali").click()
     lea.get_by_text(re.compile("C'est terminé")).wait_for()
     karim.reload()
-    assert karim.get_by_text("Léa Dupont").count() == 0
+    expect(karim.get_by_text("Léa Dupont")).to_have_count(0)
 
 
 def test_download_my_data(open_context, server):
@@ -309,7 +310,7 @@ def test_download_my_data(open_context, server):
             check(page, "export-running")
             page.get_by_role("link", name="Actualiser").click()
         page.wait_for_timeout(250)
-    assert page.get_by_text("Votre archive est prête").count() == 1
+    expect(page.get_by_text("Votre archive est prête")).to_have_count(1)
     check(page, "export-ready")
     with page.expect_download() as started:
         download_link.click()

@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.helpers.browser import scan
 from tests.helpers.portal import listing_fields, walkthrough
@@ -63,7 +64,7 @@ def test_a_listing_goes_from_problems_to_the_catalogue(page, server):
     version_url = page.url.split("?")[0]
     app_id = urlsplit(version_url).path.split("/")[3]
     problems = page.locator("#problems li")
-    assert problems.count() == 3
+    expect(problems).to_have_count(3)
     assert page.locator("#f-third_parties-1-purpose").get_attribute("aria-invalid") == "true"
     assert "ETH-05" in page.locator("#f-third_parties-1-purpose").evaluate(
         "e => document.getElementById(e.getAttribute('aria-describedby').trim()).textContent")
@@ -71,14 +72,14 @@ def test_a_listing_goes_from_problems_to_the_catalogue(page, server):
 
     page.get_by_role("button", name="Enregistrer et déposer").click()
     assert "pas déposé" in page.get_by_role("alert").first.inner_text()
-    assert page.locator("#problems li").count() == 3
+    expect(page.locator("#problems li")).to_have_count(3)
     scan(page, "portal-submit-refused", FORM_BYTES)
 
     fixed = walkthrough("listing.json")
     fill_listing(page, fixed, **{"third_parties.1.name": "", "third_parties.1.purpose": "",
                                  "third_parties.1.country": ""})
     page.get_by_role("button", name="Enregistrer le brouillon").click()
-    assert page.get_by_text("Les vérifications automatiques passent").count() == 1
+    expect(page.get_by_text("Les vérifications automatiques passent")).to_have_count(1)
 
     page.locator("#evidence-ETH-01").get_by_role("link", name=re.compile("Joindre un fichier")).click()
     scan(page, "portal-upload")
@@ -93,7 +94,7 @@ def test_a_listing_goes_from_problems_to_the_catalogue(page, server):
                                                   "buffer": PDF})
     page.get_by_role("button", name="Envoyer le fichier").click()
     assert page.get_by_role("status").first.inner_text().startswith("Fichier reçu")
-    assert page.locator("#evidence-ETH-01 code").count() == 1  # its SHA-256
+    expect(page.locator("#evidence-ETH-01 code")).to_have_count(1)  # its SHA-256
     page.get_by_role("button", name="Enregistrer et déposer").click()
     assert page.get_by_role("status").first.inner_text().startswith("Fiche déposée")
     scan(page, "portal-submitted", FORM_BYTES)
@@ -108,7 +109,7 @@ def test_a_listing_goes_from_problems_to_the_catalogue(page, server):
     assert urlsplit(page.url).path == "/portal/review"
     scan(page, "portal-queue")
     page.get_by_role("link", name=re.compile("Carnet Tension")).click()
-    assert page.get_by_role("link", name=re.compile("Fichier 1 pour ETH-01")).count() == 1
+    expect(page.get_by_role("link", name=re.compile("Fichier 1 pour ETH-01"))).to_have_count(1)
     scan(page, "portal-review-version", FORM_BYTES)
     for select in page.locator("select[name^='result.']").all():
         select.select_option("pass")

@@ -171,6 +171,18 @@ class ConsentService:
             raise Conflict("This consent changed at the same time; try again.") from None
         return consent_view(consent, now)
 
+    def index_for_expiry(self) -> int:
+        """The one-off backfill after deploying the expiry sweep: each active consent granted before
+        the `expiring` index existed is put in it (a consent already past its end lands in a past
+        day: the sweep's look-back finds it if it ended within EXPIRY_LOOKBACK_DAYS, and otherwise
+        it stays refused everywhere, untold). Idempotent; returns how many were indexed.
+        `python -m chalicelib.consent.service index-for-expiry` (docs/deploy.md)."""
+        indexed = 0
+        for consent in self.store.unindexed():
+            if self.store.set_expiry_day(consent, expiry_day(consent.patient_id, consent.expires_at)):
+                indexed += 1
+        return indexed
+
     def end_expired(self, now: Optional[datetime] = None) -> int:
         """The expiry sweep (the `consent_expiry` Lambda, every 15 minutes): each consent past its
         end (its own term, or a representative's right ending at the child's 18th birthday) is
@@ -262,3 +274,19 @@ def approved_entry(data_access: List[Dict[str, Any]], scope: str) -> Optional[Di
         if entry_resource == resource and bool(set(entry_permissions) & set("cud")) == writes:
             return entry
     return None
+
+
+def main(argv: List[str]) -> int:
+    """`python -m chalicelib.consent.service index-for-expiry`: ConsentService.index_for_expiry."""
+    import sys
+    from chalicelib.clock import utc_now
+    if list(argv) != ["index-for-expiry"]:
+        print("usage: python -m chalicelib.consent.service index-for-expiry", file=sys.stderr)
+        return 2
+    print(f"{ConsentService(utc_now).index_for_expiry()} consents put in the expiring index.")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv[1:]))

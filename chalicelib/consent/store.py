@@ -101,6 +101,24 @@ class ConsentStore:
 
     # -- the expiry sweep ----------------------------------------------------------------------
 
+    def unindexed(self) -> Iterator[Consent]:
+        """Active consents not in the `expiring` index (granted before it existed): a Scan of the
+        whole table, paged, for the one-off backfill only (consent/service.py index_for_expiry)."""
+        return iter(Consent.scan((Consent.status == "active") & Consent.expiry_day.does_not_exist()))
+
+    def set_expiry_day(self, consent: Consent, day: str) -> bool:
+        """The consent in the `expiring` index, if it is still active with the end read and still
+        outside it; False when it moved on meanwhile (withdrawn, granted again, marked)."""
+        try:
+            consent.update(actions=[Consent.expiry_day.set(day)],
+                           condition=(Consent.status == "active") & (Consent.expires_at == consent.expires_at)
+                           & Consent.expiry_day.does_not_exist())
+            return True
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+
     def expiring(self, day_shard: str, until: datetime) -> Iterator[Tuple[str, str, datetime]]:
         """(patient, app, end) of the consents of one day's shard of the `expiring` index whose end
         is at or before `until` (one Query, paged; keys only)."""

@@ -189,3 +189,18 @@ def test_a_consent_granted_again_or_withdrawn_before_the_sweep_is_not_marked(con
     grant_consent(consents, ALICE, days=30)
     assert consents.end_expired() == 0
     assert stored().status == "active" and stored(KARIM).status == "revoked"
+
+
+def test_the_backfill_puts_consents_granted_before_the_expiry_index_in_it_once(consents, fixed_clock):
+    """Consents granted before the `expiring` index existed are invisible to the sweep until the
+    one-off backfill (`python -m chalicelib.consent.service index-for-expiry`) puts them in it."""
+    grant_consent(consents, ALICE, days=30)
+    grant_consent(consents, KARIM, days=30)
+    consents.revoke(KARIM, SANDBOX)  # withdrawn: nothing to index
+    stored().update(actions=[Consent.expiry_day.remove()])  # as granted before the index existed
+    fixed_clock.advance(days=30, minutes=10)
+    assert consents.end_expired() == 0, "the sweep cannot see it"
+    assert consents.index_for_expiry() == 1
+    assert consents.index_for_expiry() == 0, "once"
+    assert consents.end_expired() == 1 and stored().status == "expired"
+    assert stored(KARIM).status == "revoked"

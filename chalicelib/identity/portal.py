@@ -12,11 +12,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 
 from chalicelib.grants import grant_key
-from chalicelib.identity.citizens import PendingSignIn, Sessions
+from chalicelib.identity.citizens import Sessions
 from chalicelib.identity.demo import demo_issuer_url
 from chalicelib.identity.models import PortalSessionItem
 from chalicelib.identity.service import Principal
-from chalicelib.identity.signin import answered, local_path
+from chalicelib.identity.signin import ProviderSignIn, local_path
 from chalicelib.identity.upstream import UpstreamProvider
 from chalicelib.identity.upstream_config import UpstreamConfig, UpstreamError
 
@@ -127,37 +127,24 @@ class DemoPeople:
         return None
 
 
-class ProConnectSignIn:
+class ProConnectSignIn(ProviderSignIn):
     """Publishers and reviewers through ProConnect: the same flow as citizens through
-    FranceConnect (UpstreamProvider: state, nonce, PKCE, ID token checked), in a portal session."""
+    FranceConnect (ProviderSignIn), in a portal session; ProConnect gives the organisation
+    (`siret`) at its userinfo endpoint, and RoleMap decides the role."""
+
+    landing = "/portal"
 
     def __init__(self, provider: UpstreamProvider, sessions: PortalSessions, roles: RoleMap) -> None:
-        self.provider, self.sessions, self.roles = provider, sessions, roles
-
-    def start(self, session_id: Optional[str], next_path: Optional[str]) -> Tuple[str, str]:
-        destination = local_path(next_path or "/portal")
-        request = self.provider.authorization_request()
-        session_id = self.sessions.begin_sign_in(
-            session_id, PendingSignIn(request.state, request.nonce, request.verifier, destination))
-        return session_id, request.url
+        super().__init__(provider, sessions)
+        self.portal_sessions, self.roles = sessions, roles
 
     def finish(self, session_id: Optional[str], params: Mapping[str, Any]) -> Tuple[str, str]:
-        pending, code = answered(self.sessions, self.provider, session_id, params)
-        tokens = self.provider.exchange_tokens(code, pending.verifier)
-        claims = dict(self.provider.verify_id_token(tokens["id_token"], pending.nonce))
-        if "siret" not in claims and isinstance(tokens.get("access_token"), str):
-            claims.update(self.provider.userinfo(tokens["access_token"], claims["sub"]))
+        pending, id_token, claims = self._answered(session_id, params, ("siret",))
         principal = self.roles.principal(claims)
-        new_session_id, _ = self.sessions.sign_in(session_id, principal, signed_in_by=self.provider.config.issuer,
-                                                  id_token_hint=tokens["id_token"])
+        new_session_id, _ = self.portal_sessions.sign_in(session_id, principal,
+                                                         signed_in_by=self.provider.config.issuer,
+                                                         id_token_hint=id_token)
         return new_session_id, local_path(pending.next_path)
-
-    def sign_out(self, session_id: Optional[str]) -> Optional[str]:
-        session = self.sessions.find(session_id)
-        hint = session.id_token_hint if session is not None and session.signed_in_by == self.provider.config.issuer \
-            else None
-        self.sessions.end(session_id)
-        return self.provider.logout_url(hint) if hint else None
 
 
 def portal_sign_in_for(settings: Any, sessions: PortalSessions) -> Optional[ProConnectSignIn]:

@@ -7,18 +7,12 @@ import pytest
 from chalicelib.config import settings
 from tests.helpers.fhir import READ_ALL, WRITE_ALL, appointment, heart_rate, pdf_document, transaction, weight
 from tests.helpers.pages import session_cookie
-from tests.helpers.smart import FHIR_JSON, assert_r4, auth, fhir_get, fhir_post, fhir_put, smart_token
+from tests.helpers.smart import assert_r4, auth, fhir_get, FHIR_JSON, fhir_post, fhir_put, outcome, smart_token
 
 
 @pytest.fixture
 def token(client, records):
     return smart_token(client, WRITE_ALL)
-
-
-def outcome(response, status):
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"].startswith(FHIR_JSON)
-    return assert_r4(response.json_body)
 
 
 def test_the_capability_statement_is_r4_and_points_to_the_oauth_endpoints(client):

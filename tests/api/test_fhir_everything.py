@@ -9,17 +9,11 @@ from chalicelib import cursors
 from chalicelib.clock import utc_now
 from tests.helpers.fhir import READ_ALL, WRITE_ALL, appointment, weight
 from tests.helpers.pages import html, session_cookie, sign_in
-from tests.helpers.smart import FHIR_JSON, assert_r4, auth, fhir_get, fhir_post, fhir_put, smart_token
+from tests.helpers.smart import assert_r4, auth, fhir_get, fhir_post, fhir_put, outcome, smart_token
 
 BASE = "https://testserver"
 TYPES = ("DocumentReference", "Observation", "Appointment")
 SANDBOX = "Bac à sable développeurs"
-
-
-def outcome(response, status):
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"].startswith(FHIR_JSON)
-    return assert_r4(response.json_body)
 
 
 def everything_path(token, patient=None):

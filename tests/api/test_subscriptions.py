@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers.fhir import READ_ALL, WRITE_ALL
 from tests.helpers.pages import html, session_cookie
-from tests.helpers.smart import FHIR_JSON, assert_r4, auth, fhir_get, fhir_post, smart_token
+from tests.helpers.smart import auth, fhir_get, fhir_post, outcome, smart_token
 from tests.helpers.webhooks import secret_of, subscription
 
 HOOK = "http://127.0.0.1:8765/notifications/hook"
@@ -15,12 +15,6 @@ HOOK = "http://127.0.0.1:8765/notifications/hook"
 @pytest.fixture
 def token(client, records):
     return smart_token(client, WRITE_ALL)
-
-
-def outcome(response, status):
-    assert response.status_code == status, response.body
-    assert response.headers["Content-Type"].startswith(FHIR_JSON)
-    return assert_r4(response.json_body)
 
 
 def test_the_topics_are_in_the_capability_statement_and_readable_as_basic_resources(client):

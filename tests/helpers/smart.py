@@ -46,3 +46,11 @@ def assert_r4(resource):
     raise. Returns the resource."""
     FHIRElementFactory.instantiate(resource["resourceType"], resource)
     return resource
+
+
+def outcome(response, status):
+    """A FHIR answer as a client meets it: the status expected, FHIR JSON, and valid R4 (strict);
+    returns the resource."""
+    assert response.status_code == status, response.body
+    assert response.headers["Content-Type"].startswith(FHIR_JSON)
+    return assert_r4(response.json_body)

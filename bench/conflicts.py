@@ -7,20 +7,14 @@ Run with `make bench`.
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-KEYS = Path(tempfile.mkdtemp(prefix="mes-bench-"))
-os.environ.update({"STAGE": "test", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KEY_ID": "bench",
-                   "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-3",
-                   "PUBLIC_BASE_URL": "https://testserver", "SIGNING_WRAP_KEY_FILE": str(KEYS / "signing-wrap.bin"),
-                   "CLAIM_KEY_FILE": str(KEYS / "claim.bin"), "LOG_LEVEL": "WARNING"})
-os.environ.pop("DYNAMODB_ENDPOINT", None)
+from bench.environment import use_local_aws  # noqa: E402
+KEYS = use_local_aws()
 IN_FLIGHT = 0.02
 
 

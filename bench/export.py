@@ -8,22 +8,15 @@ answering in process, far slower than DynamoDB itself on 1 MB pages), and our ow
 Run with `make bench`."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 from bench.dynamodb_bill import Tables, metered  # noqa: E402 - before any botocore session is made
-KEYS = Path(tempfile.mkdtemp(prefix="mes-bench-"))
-os.environ.update({"STAGE": "test", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KEY_ID": "bench",
-                   "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-3",
-                   "PUBLIC_BASE_URL": "https://testserver", "SIGNING_WRAP_KEY_FILE": str(KEYS / "signing-wrap.bin"),
-                   "CLAIM_KEY_FILE": str(KEYS / "claim.bin"), "LOG_LEVEL": "WARNING"})
-for _name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "EXPORT_WORKER_FUNCTION"):
-    os.environ.pop(_name, None)
+from bench.environment import use_local_aws  # noqa: E402
+KEYS = use_local_aws(unset=("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "EXPORT_WORKER_FUNCTION"))
 SIZES = {"demo-karim": 1_000, "demo-lea": 10_000}
 
 

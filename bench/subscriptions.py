@@ -10,10 +10,8 @@ and one consent past its end told to its `consent-ended` subscription.
 Run with `make bench`."""
 from __future__ import annotations
 
-import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -22,13 +20,8 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-KEYS = Path(tempfile.mkdtemp(prefix="mes-bench-"))
-os.environ.update({"STAGE": "test", "TABLE_PREFIX": "mes-bench-", "AWS_ACCESS_KEY_ID": "bench",
-                   "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-3",
-                   "PUBLIC_BASE_URL": "https://testserver", "SIGNING_WRAP_KEY_FILE": str(KEYS / "signing-wrap.bin"),
-                   "CLAIM_KEY_FILE": str(KEYS / "claim.bin"), "LOG_LEVEL": "WARNING"})
-for _name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "SQS_ENDPOINT", "NOTIFY_QUEUE_URL"):
-    os.environ.pop(_name, None)
+from bench.environment import use_local_aws  # noqa: E402
+KEYS = use_local_aws(unset=("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "SQS_ENDPOINT", "NOTIFY_QUEUE_URL"))
 EVENTS = 40
 POLLING = {"GetRecords", "GetShardIterator", "DescribeStream", "ReceiveMessage", "DeleteMessageBatch",
            "GetQueueAttributes"}

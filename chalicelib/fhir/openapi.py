@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Dict, List
 
 _SMART: List[Dict[str, List[str]]] = [{"smart": []}]
-_TYPE = {"name": "resource_type", "in": "path", "required": True,
-         "schema": {"enum": ["DocumentReference", "Observation", "Appointment", "Patient"]}}
+_TYPES = ["DocumentReference", "Observation", "Appointment", "Patient"]
+_TYPE = {"name": "resource_type", "in": "path", "required": True, "schema": {"enum": _TYPES}}
+# Read also serves the RelatedPerson the ID token's fhirUser names (someone acting for the patient:
+# decision 0019), for that person's own tokens with the fhirUser scope.
+_READ_TYPE = {**_TYPE, "schema": {"enum": [*_TYPES, "RelatedPerson"]}}
 _ID = {"name": "resource_id", "in": "path", "required": True,
        "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}}
 _IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
@@ -64,7 +67,7 @@ PATHS = {
                                **_errors("400", "401", "403", "404", "413", "415", "422")}}},
     "/fhir/{resource_type}/{resource_id}": {
         "get": {"operationId": "fhirRead", "tags": ["fhir"], "summary": "Read", "security": _SMART,
-                "parameters": [_TYPE, _ID], "responses": {"200": _counted("The resource (ETag)"),
+                "parameters": [_READ_TYPE, _ID], "responses": {"200": _counted("The resource (ETag)"),
                                                           **_errors("401", "403", "404")}},
         "put": {"operationId": "fhirUpdate", "tags": ["fhir"], "summary": "Update (what this app wrote)",
                 "security": _SMART, "parameters": [_TYPE, _ID, _IF_MATCH],

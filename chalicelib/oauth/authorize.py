@@ -150,7 +150,7 @@ class AuthorizeFlow:
                                    redirect_uri, data.get("state"), session_id=session_id)
             return self._page("login.html", again, session_id, session, client, hint=data.get("login_hint"))
 
-        acting, asked = self._for_whom(data, form, session_id, session, client, prompt)
+        acting, asked, choice = self._for_whom(data, form, session_id, session, client, prompt)
         if asked is not None:
             return asked
         patient_id = acting.person.id
@@ -183,31 +183,34 @@ class AuthorizeFlow:
         if "none" in prompt:
             return self._error("consent_required", "The citizen has not consented to this; prompt=none allows no page.",
                                redirect_uri, data.get("state"), session_id=session_id)
-        return self._consent_page(data, session_id, session, client, granted, context, acting)
+        return self._consent_page(data, session_id, session, client, granted, context, acting, choice)
 
-    def _for_whom(self, data, form, session_id, session, client, prompt) -> Tuple[ActingFor, Optional[Outcome]]:
+    def _for_whom(self, data, form, session_id, session, client, prompt
+                  ) -> Tuple[ActingFor, Optional[Outcome], Optional[str]]:
         """Whom this authorization is for: the signed-in person, or someone they may act for, chosen
         on the "for whom?" page (SMART's standalone patient picker). A choice is an opaque value
-        bound to the session: a crafted one, or one for someone the person may not act for, is refused."""
+        bound to the session: a crafted one, or one for someone the person may not act for, is refused.
+        Returns the person, the page or error to answer instead (if any), and the choice honoured
+        (None when there was none to make), which the consent page carries on."""
         options = (self.families.options(session.patient_id) if self.families
                    else [ActingFor(Person.unknown(session.patient_id), SELF)])
         if len(options) == 1:
-            return options[0], None
+            return options[0], None, None
         choice = form.get("patient_choice")
         if not choice:
             if "none" in prompt:
                 return options[0], self._error("interaction_required", "The person must choose whom this is for; "
                                                "prompt=none allows no page.", data["redirect_uri"], data.get("state"),
-                                               session_id=session_id)
+                                               session_id=session_id), None
             return options[0], self._page("for_whom.html", data, session_id, session, client, options=[
                 {"choice": choice_of(session.csrf_token, option.person.id), "name": option.person.name,
                  "kind": option.kind, "until": option.until, "kinds": sorted(option.kinds or ())}
-                for option in options])
+                for option in options]), None
         option = chosen(session.csrf_token, choice, options)
         if option is not None:
-            return option, None
+            return option, None, choice
         return options[0], self._error("access_denied", "You may not act for this person.", None, None, status=403,
-                                       session_id=session_id)
+                                       session_id=session_id), None
 
     def _signed_in_after(self, data: Dict[str, str], prompt: set) -> Optional[float]:
         """The time (unix seconds) at or after which the citizen must have signed in: now for
@@ -265,7 +268,8 @@ class AuthorizeFlow:
                                 "app_name": client.head.public["name"], "patients": self.demo_patients,
                                 "letters": self.referential.ecoscore_method["letters"], **context})
 
-    def _consent_page(self, data, session_id, session, client, granted, context, acting: ActingFor) -> Outcome:
+    def _consent_page(self, data, session_id, session, client, granted, context, acting: ActingFor,
+                      choice: Optional[str]) -> Outcome:
         public = client.head.public
         requested = [{**(approved_entry(public["data_access"], scope) or {"label": {"fr": scope, "en": scope}}),
                       "scope": scope} for scope in granted]
@@ -274,8 +278,6 @@ class AuthorizeFlow:
         acting_for = None if acting.kind == SELF else {"name": acting.person.name, "until": acting.until,
                                                        "kind": acting.kind, "kinds": sorted(acting.kinds or ())}
         # The choice made on the "for whom?" page goes on with the decision (none when there was no choice).
-        several = self.families is not None and len(self.families.options(session.patient_id)) > 1
-        choice = choice_of(session.csrf_token, acting.person.id) if several else None
         return self._page("consent.html", data, session_id, session, client, app=public, requested=requested,
                           offline="offline_access" in context, patient_name=patient_name, acting_for=acting_for,
                           choice=choice,

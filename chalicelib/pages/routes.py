@@ -277,8 +277,9 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         visitor = account.visitor(cookie())
         if not visitor.patient_id:
             return sign_in_first("/account/relatives")
-        fields: Dict[str, Any] = {name: values[-1] for name, values in read_form(request()).items()}
-        fields["kinds"] = read_form(request()).get("kinds", [])
+        posted = read_form(request())
+        fields: Dict[str, Any] = {**{name: values[-1] for name, values in posted.items()},
+                                  "kinds": posted.get("kinds", [])}
         try:
             code, grant = account.invite(visitor, fields)
         except (InvalidRequest, Conflict) as error:
@@ -288,6 +289,13 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         link = f"{settings.public_base_url.rstrip('/')}/account/relatives/invitations/{code}"
         return render("proxy_invited.html", "/account/relatives", "relatives", visitor,
                       {"link": link, "grant": grant, "name": f"{grant.invitee['given']} {grant.invitee['family']}"})
+
+    def invitation_refused(visitor: Visitor, error: DomainError) -> Response:
+        """An invitation used, withdrawn or expired (410), or meant for someone else (403): said on
+        the invitation's page, which then shows nothing of it."""
+        problem = "proxy.invitation.gone" if isinstance(error, Gone) else "proxy.invitation.not_you"
+        return render("proxy_invitation.html", "/account/relatives", "relatives", visitor, {"problem": problem},
+                      status=error.status)
 
     @html_route("/account/relatives/invitations/{code}", methods=["GET"])
     def invitation_page(code: str):
@@ -299,9 +307,7 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         try:
             invitation = account.invitation(visitor, code)
         except (Gone, NotInvited) as error:
-            return render("proxy_invitation.html", "/account/relatives", "relatives", visitor,
-                          {"problem": "proxy.invitation.gone" if isinstance(error, Gone)
-                           else "proxy.invitation.not_you"}, status=error.status)
+            return invitation_refused(visitor, error)
         return render("proxy_invitation.html", "/account/relatives", "relatives", visitor,
                       {"invitation": invitation, "here": here})
 
@@ -316,9 +322,7 @@ def create_blueprint(catalog: CatalogService, consents: ConsentService, sessions
         try:
             account.answer_invitation(visitor, fields.get("csrf_token"), code, accept)
         except (Gone, NotInvited) as error:
-            return render("proxy_invitation.html", "/account/relatives", "relatives", visitor,
-                          {"problem": "proxy.invitation.gone" if isinstance(error, Gone)
-                           else "proxy.invitation.not_you"}, status=error.status)
+            return invitation_refused(visitor, error)
         return see_other("/account/relatives?" + urlencode({"done": "accepted" if accept else "declined"}))
 
     @html_route("/account/relatives/end", methods=["POST"], content_types=_FORM)

@@ -13,16 +13,22 @@ from chalicelib.observability import logger
 URL_LIFETIME = 300  # seconds
 
 
+def s3_client(region: str, endpoint: Optional[str]) -> Any:
+    """An S3 client for the documents bucket: SigV4 (what pre-signed URLs and POSTs need), path-style
+    addressing (moto's server locally). Imported on first use: most calls never touch S3."""
+    import boto3
+    from botocore.config import Config
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint,
+                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+
+
 class DocumentStore:
     def __init__(self, bucket: str, region: str, endpoint: Optional[str]) -> None:
         self.bucket, self.region, self.endpoint = bucket, region, endpoint
 
     @cached_property
     def client(self) -> Any:
-        import boto3  # made on first use: most calls never touch S3
-        from botocore.config import Config
-        return boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint,
-                            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+        return s3_client(self.region, self.endpoint)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         # Encrypted at rest by the bucket's default (KMS in AWS: infra/template.yaml).

@@ -16,6 +16,7 @@ from chalicelib.errors import Forbidden, NotFound, PayloadTooLarge, UnsupportedM
 from chalicelib.identity.service import Principal
 from chalicelib.referencing import lifecycle
 from chalicelib.referencing.workflow import AppRecord, bump, change, commit, load_app
+from chalicelib.records.documents import s3_client
 
 MAX_BYTES = 10 * 1024 * 1024  # 10 MB: a certificate, a report, a screenshot
 POST_LIFETIME = 900  # seconds the upload form is good for
@@ -39,10 +40,7 @@ class EvidenceStore:
 
     @cached_property
     def client(self) -> Any:
-        import boto3  # made on first use
-        from botocore.config import Config
-        return boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint,
-                            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+        return s3_client(self.region, self.endpoint)
 
     def upload_form(self, key: str, redirect: str) -> Dict[str, Any]:
         """The URL and hidden fields of a form that puts one file at `key` (S3 refuses a larger
